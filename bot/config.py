@@ -1,0 +1,490 @@
+"""The TOML configuration schema, declared once.
+
+Every setting has its name, default and meaning here; error messages come from this
+schema. Secrets never live in the file: the file only names the environment variables
+that hold them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from bot.errors import ConfigError
+from bot.units import Window, parse_duration, parse_size
+
+DEFAULT_CONFIG_PATH = Path("config/bot.toml")
+ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
+
+_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+_COLOUR_RE = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
+
+
+def _duration(value: Any) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    return parse_duration(value)
+
+
+def _size(value: Any) -> int:
+    return parse_size(value)
+
+
+def _window(value: Any) -> Window:
+    if isinstance(value, Window):
+        return value
+    return Window.parse(value)
+
+
+def _colour(value: Any) -> str:
+    if not isinstance(value, str) or not _COLOUR_RE.match(value):
+        raise ValueError(f"bad colour {value!r}: use #RRGGBB, e.g. #E30613")
+    if len(value) == 4:
+        value = "#" + "".join(ch * 2 for ch in value[1:])
+    return value.upper()
+
+
+def _existing_file(value: Any, info: ValidationInfo) -> Path:
+    if isinstance(value, Path):
+        path = value
+    elif isinstance(value, str) and value.strip():
+        path = Path(value).expanduser()
+    else:
+        raise ValueError(f"bad path {value!r}")
+    if not path.is_absolute():
+        base = (info.context or {}).get("base_dir")
+        path = (Path(base) / path) if base else path.resolve()
+    if not path.is_file():
+        raise ValueError(f"file not found: {path}")
+    return path
+
+
+def _url(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"bad URL {value!r}")
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"bad URL {value!r}: use an absolute http(s) URL")
+    return value.strip()
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+Size = Annotated[int, BeforeValidator(_size)]
+WindowSpec = Annotated[Window, BeforeValidator(_window)]
+Colour = Annotated[str, BeforeValidator(_colour)]
+ExistingFile = Annotated[Path, BeforeValidator(_existing_file)]
+Url = Annotated[str, BeforeValidator(_url)]
+
+
+class Section(BaseModel):
+    """Base of every config table: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SiteConfig(Section):
+    """The news site being syndicated."""
+
+    name: str = "Editorial Kaltim"
+    url: Url = "https://editorialkaltim.com"
+
+    @property
+    def domain(self) -> str:
+        """The site's host without ``www.``, as shown on cards (``editorialkaltim.com``)."""
+        host = urlsplit(self.url).hostname or ""
+        return host.removeprefix("www.")
+
+
+class FeedConfig(Section):
+    """One RSS feed and the accounts it feeds."""
+
+    name: str
+    url: Url
+    poll_every: Duration = timedelta(minutes=5)
+    cron: str | None = None
+    accounts: list[str] = Field(min_length=1)
+    backlog: int = Field(default=0, ge=0, le=50)
+    max_pages: int = Field(default=5, ge=1, le=50)
+    include_categories: list[str] = []
+    exclude_categories: list[str] = []
+    include_keywords: list[str] = []
+    exclude_keywords: list[str] = []
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _NAME_RE.match(value):
+            raise ValueError(
+                f"bad name {value!r}: use lower-case letters, digits, '-', '_' or '.'"
+            )
+        return value
+
+    @field_validator("poll_every")
+    @classmethod
+    def _poll_every(cls, value: timedelta) -> timedelta:
+        if value < timedelta(seconds=30):
+            raise ValueError("must be at least 30s, so the site is not hammered")
+        return value
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(value, timezone="UTC")
+        except ValueError as exc:
+            raise ValueError(f"bad cron expression {value!r}: {exc}") from None
+        return value
+
+
+class PriorityRule(Section):
+    """Posts that match jump the queue (breaking news)."""
+
+    categories: list[str] = []
+    keywords: list[str] = []
+    bypass_min_gap: bool = True
+    bypass_window: bool = False
+    bypass_cap: bool = False
+
+
+class ApprovalRule(Section):
+    """Posts that match wait in ``pending_approval`` until a human approves them."""
+
+    categories: list[str] = []
+    keywords: list[str] = []
+
+
+class ScheduleConfig(Section):
+    """When posts may go out (the ``[schedule]`` table)."""
+
+    windows: list[WindowSpec] = [Window.parse("06:00-22:00")]
+    min_gap: Duration = timedelta(minutes=20)
+    daily_cap: int = Field(default=12, ge=0)
+    max_age: Duration = timedelta(hours=24)
+    quiet_days: list[date] = []
+    priority: list[PriorityRule] = []
+    approval: ApprovalRule = ApprovalRule()
+    tick: Duration = timedelta(seconds=10)
+
+    @field_validator("tick")
+    @classmethod
+    def _tick(cls, value: timedelta) -> timedelta:
+        if not timedelta(seconds=1) <= value <= timedelta(seconds=10):
+            raise ValueError("must be between 1s and 10s, so a post goes out at its slot")
+        return value
+
+
+class ScheduleOverride(Section):
+    """Per-account overrides of ``[schedule]``; unset keys inherit."""
+
+    windows: list[WindowSpec] | None = None
+    min_gap: Duration | None = None
+    daily_cap: int | None = Field(default=None, ge=0)
+    max_age: Duration | None = None
+    quiet_days: list[date] | None = None
+
+
+class AccountConfig(Section):
+    """One Instagram account (or the outbox, which needs none)."""
+
+    name: str
+    publisher: Literal["outbox", "instagram"] = "outbox"
+    username_env: str = "IG_USERNAME"
+    password_env: str = "IG_PASSWORD"
+    totp_secret_env: str = "IG_TOTP_SECRET"
+    story: bool = False
+    schedule: ScheduleOverride = ScheduleOverride()
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _NAME_RE.match(value):
+            raise ValueError(
+                f"bad name {value!r}: use lower-case letters, digits, '-', '_' or '.'"
+            )
+        return value
+
+
+class FetchConfig(Section):
+    """HTTP limits for feeds, photos and article pages."""
+
+    timeout: Duration = timedelta(seconds=15)
+    connect_timeout: Duration = timedelta(seconds=5)
+    max_bytes: Size = 10_000_000
+    max_redirects: int = Field(default=5, ge=0, le=20)
+    photo_max_bytes: Size = 15_000_000
+    page_max_bytes: Size = 512_000
+    user_agent: str | None = None
+    allow_private_addresses: bool = False
+
+
+class CardFonts(Section):
+    """Font files for the card; unset means the Plus Jakarta Sans shipped in assets/fonts."""
+
+    headline: ExistingFile | None = None
+    label: ExistingFile | None = None
+    body: ExistingFile | None = None
+
+
+class CardConfig(Section):
+    """The headline card template (``[card]``)."""
+
+    layout: Literal["overlay", "split"] = "overlay"
+    accent: Colour = "#E30613"
+    category_accents: dict[str, Colour] = {"Advertorial": "#6B7280"}
+    logo: ExistingFile | None = None
+    fonts: CardFonts = CardFonts()
+    show_date: bool = True
+    show_category: bool = True
+    quality: int = Field(default=88, ge=60, le=95)
+
+
+DEFAULT_CAPTION_TEMPLATE = (
+    "{title}\n\n"
+    "{summary}\n\n"
+    "Baca selengkapnya di {site_name}: {link}\n"
+    "(Link ada di bio.)\n\n"
+    "{hashtags}"
+)
+
+
+class CaptionConfig(Section):
+    """The Indonesian caption template (``[caption]``)."""
+
+    template: str = DEFAULT_CAPTION_TEMPLATE
+    hashtags: list[str] = ["EditorialKaltim"]
+    category_hashtags: dict[str, str] = {}
+    max_hashtags: int = Field(default=5, ge=0, le=30)
+    summary_max_chars: int = Field(default=400, ge=0, le=2000)
+    utm: dict[str, str] = {
+        "utm_source": "instagram",
+        "utm_medium": "social",
+        "utm_campaign": "editorialkaltim-bot",
+    }
+    advertorial: Literal["label", "skip"] = "label"
+    advertorial_label: str = "[ADVERTORIAL]"
+    advertorial_markers: list[str] = []
+
+
+class PublishConfig(Section):
+    """Retry, backoff and exactly-once settings for publishing."""
+
+    max_attempts: int = Field(default=5, ge=1, le=50)
+    retry_backoff: Duration = timedelta(minutes=2)
+    retry_backoff_max: Duration = timedelta(hours=2)
+    cooldown: Duration = timedelta(hours=6)
+    publishing_grace: Duration = timedelta(seconds=10)
+    call_timeout: Duration = timedelta(seconds=90)
+    stop_timeout: Duration = timedelta(seconds=60)
+
+
+class AlertsConfig(Section):
+    """When the health alarm fires."""
+
+    no_posts_after: Duration = timedelta(hours=3)
+    feed_failing_after: Duration = timedelta(hours=1)
+
+
+class Config(Section):
+    """The whole ``bot.toml``."""
+
+    timezone: str = "Asia/Makassar"
+    site: SiteConfig = SiteConfig()
+    feeds: list[FeedConfig] = Field(min_length=1)
+    accounts: list[AccountConfig] = Field(min_length=1)
+    schedule: ScheduleConfig = ScheduleConfig()
+    fetch: FetchConfig = FetchConfig()
+    card: CardConfig = CardConfig()
+    caption: CaptionConfig = CaptionConfig()
+    publish: PublishConfig = PublishConfig()
+    alerts: AlertsConfig = AlertsConfig()
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown timezone {value!r}: use an IANA name such as Asia/Makassar"
+            ) from None
+        return value
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Config:
+        account_names = [a.name for a in self.accounts]
+        _unique(account_names, "accounts", "account")
+        _unique([f.name for f in self.feeds], "feeds", "feed")
+        for i, feed in enumerate(self.feeds):
+            for j, account in enumerate(feed.accounts):
+                if account not in account_names:
+                    raise _CrossRefError(
+                        f"feeds[{i}].accounts[{j}]",
+                        f"account {account!r} is not defined in [[accounts]]"
+                        f" (defined: {', '.join(account_names)})",
+                    )
+        return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The configured timezone."""
+        return ZoneInfo(self.timezone)
+
+    def feed(self, name: str) -> FeedConfig:
+        """The feed called ``name``; raises ConfigError if there is none."""
+        for feed in self.feeds:
+            if feed.name == name:
+                return feed
+        raise ConfigError(
+            f"no feed named {name!r} (configured: {', '.join(f.name for f in self.feeds)})"
+        )
+
+    def account(self, name: str) -> AccountConfig:
+        """The account called ``name``; raises ConfigError if there is none."""
+        for account in self.accounts:
+            if account.name == name:
+                return account
+        raise ConfigError(
+            f"no account named {name!r}"
+            f" (configured: {', '.join(a.name for a in self.accounts)})"
+        )
+
+    def schedule_for(self, account: str) -> ScheduleConfig:
+        """The account's effective schedule: ``[schedule]`` with its overrides applied."""
+        override = self.account(account).schedule.model_dump(exclude_none=True)
+        return self.schedule.model_copy(update=override)
+
+
+class _CrossRefError(ValueError):
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+def _unique(names: list[str], section: str, what: str) -> None:
+    seen: set[str] = set()
+    for i, name in enumerate(names):
+        if name in seen:
+            raise _CrossRefError(f"{section}[{i}].name", f"duplicate {what} name {name!r}")
+        seen.add(name)
+
+
+def _key_path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part.startswith("function-") or part in ("list[...]",):
+            continue
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int) or current is None:
+            continue
+        field = current.model_fields.get(part) if hasattr(current, "model_fields") else None
+        if field is None:
+            return []
+        current = _model_of(field.annotation)
+    return list(current.model_fields) if current is not None else []
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_of(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _format_error(error: Any) -> tuple[str, str]:
+    loc = tuple(error["loc"])
+    key = _key_path(loc)
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        name = str(loc[-1])
+        allowed = _allowed_keys(Config, loc)
+        hint = difflib.get_close_matches(name, allowed, n=1)
+        message = f"unknown key {name!r}"
+        if hint:
+            message += f" (did you mean {hint[0]!r}?)"
+        elif allowed:
+            message += f" (allowed: {', '.join(allowed)})"
+        return key, message
+    if kind == "missing":
+        return key, "required key is missing"
+    message = str(error["msg"])
+    message = message.removeprefix("Value error, ")
+    ctx = error.get("ctx") or {}
+    exc = ctx.get("error")
+    if isinstance(exc, _CrossRefError):
+        return exc.key, str(exc)
+    if kind in ("int_parsing", "int_type", "bool_parsing", "bool_type", "string_type"):
+        message += f", got {error.get('input')!r}"
+    return key, message
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Load and validate the config file; raise ConfigError naming the file, key and problem."""
+    if path is None:
+        path = os.environ.get("BOT_CONFIG") or DEFAULT_CONFIG_PATH
+    file = Path(path)
+    shown = str(path)
+    try:
+        raw = file.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(
+            "config file not found (pass --config PATH or set BOT_CONFIG)", file=shown
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file: {exc.strerror}", file=shown) from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 text (byte {exc.start})", file=shown) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"invalid TOML: {exc}", file=shown) from None
+    return parse_config(data, file=shown, base_dir=file.resolve().parent)
+
+
+def parse_config(data: dict[str, Any], *, file: str, base_dir: Path) -> Config:
+    """Validate already-parsed TOML data."""
+    try:
+        return Config.model_validate(data, context={"base_dir": base_dir})
+    except ValidationError as exc:
+        errors = exc.errors()
+        first_key, first_message = _format_error(errors[0])
+        more = ""
+        if len(errors) > 1:
+            rest = [": ".join(_format_error(e)) for e in errors[1:4]]
+            more = "; also " + "; ".join(rest)
+        raise ConfigError(first_message + more, file=file, key=first_key) from None
+    except _CrossRefError as exc:
+        raise ConfigError(str(exc), file=file, key=exc.key) from None

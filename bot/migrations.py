@@ -1,0 +1,183 @@
+"""Ordered, named schema migrations, recorded in the ``_migrations`` table.
+
+Each migration is a function ``mNNN_name(conn)`` registered with ``@migration``; they
+run in name order, each in its own transaction, and each exactly once. Migrations use
+SQLAlchemy DDL so that they run unchanged on SQLite and PostgreSQL. Never edit a
+migration that has shipped: add a new one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+from bot.dbtypes import UTCDateTime
+
+Migration = Callable[[sa.Connection], None]
+MIGRATIONS: list[tuple[str, Migration]] = []
+
+
+def migration(fn: Migration) -> Migration:
+    """Register a migration; its function name (``m001_initial``) is its version."""
+    MIGRATIONS.append((fn.__name__, fn))
+    return fn
+
+
+_migrations_table = sa.Table(
+    "_migrations",
+    sa.MetaData(),
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("applied_at", UTCDateTime(), nullable=False),
+)
+
+
+def applied(conn: sa.Connection) -> list[str]:
+    """Names of the migrations already applied."""
+    _migrations_table.create(conn, checkfirst=True)
+    return [row[0] for row in conn.execute(sa.select(_migrations_table.c.name))]
+
+
+def migrate(engine: sa.Engine) -> list[str]:
+    """Apply every pending migration in order; return the names applied now."""
+    with engine.begin() as conn:
+        done = set(applied(conn))
+    ran = []
+    for name, fn in sorted(MIGRATIONS):
+        if name in done:
+            continue
+        with engine.begin() as conn:
+            fn(conn)
+            conn.execute(
+                _migrations_table.insert().values(name=name, applied_at=datetime.now(UTC))
+            )
+        ran.append(name)
+    return ran
+
+
+@migration
+def m001_initial(conn: sa.Connection) -> None:
+    """Feeds, articles, posts, events, account state and alerts."""
+    meta = sa.MetaData()
+    sa.Table(
+        "feeds",
+        meta,
+        sa.Column("name", sa.String(64), primary_key=True),
+        sa.Column("url", sa.Text, nullable=False),
+        sa.Column("etag", sa.Text),
+        sa.Column("last_modified", sa.Text),
+        sa.Column("body_sha256", sa.String(64)),
+        sa.Column("first_polled_at", UTCDateTime()),
+        sa.Column("last_polled_at", UTCDateTime()),
+        sa.Column("last_status", sa.String(32)),
+        sa.Column("last_reason", sa.Text),
+        sa.Column("last_success_at", UTCDateTime()),
+        sa.Column("last_new_article_at", UTCDateTime()),
+        sa.Column("failing_since", UTCDateTime()),
+        sa.Column("consecutive_failures", sa.Integer, nullable=False, server_default="0"),
+    )
+    # Which accounts a feed has already had its first poll for: an account added to a
+    # feed later starts with "seen", like a new feed, instead of flooding.
+    sa.Table(
+        "feed_accounts",
+        meta,
+        sa.Column("feed", sa.String(64), primary_key=True),
+        sa.Column("account", sa.String(64), primary_key=True),
+        sa.Column("started_at", UTCDateTime(), nullable=False),
+    )
+    sa.Table(
+        "articles",
+        meta,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("key", sa.String(512), nullable=False, unique=True),
+        sa.Column("feed", sa.String(64), nullable=False),
+        sa.Column("guid", sa.Text),
+        sa.Column("link", sa.Text, nullable=False),
+        sa.Column("title", sa.Text, nullable=False),
+        sa.Column("published_at", UTCDateTime()),
+        sa.Column("first_seen_at", UTCDateTime(), nullable=False),
+        sa.Column("last_seen_at", UTCDateTime(), nullable=False),
+        sa.Column("data", sa.Text, nullable=False),
+    )
+    sa.Table(
+        "article_feeds",
+        meta,
+        sa.Column("article_id", sa.Integer, sa.ForeignKey("articles.id"), primary_key=True),
+        sa.Column("feed", sa.String(64), primary_key=True),
+        sa.Column("first_seen_at", UTCDateTime(), nullable=False),
+    )
+    sa.Table(
+        "posts",
+        meta,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("article_id", sa.Integer, sa.ForeignKey("articles.id"), nullable=False),
+        sa.Column("account", sa.String(64), nullable=False),
+        sa.Column("feed", sa.String(64), nullable=False),
+        sa.Column("status", sa.String(32), nullable=False),
+        sa.Column("reason", sa.Text, nullable=False, server_default=""),
+        sa.Column("priority", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("next_attempt_at", UTCDateTime()),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
+        sa.Column("queued_at", UTCDateTime()),
+        sa.Column("publishing_at", UTCDateTime()),
+        sa.Column("posted_at", UTCDateTime()),
+        sa.Column("publisher", sa.String(32)),
+        sa.Column("media_id", sa.Text),
+        sa.Column("shortcode", sa.Text),
+        sa.Column("permalink", sa.Text),
+        sa.Column("slug", sa.Text),
+        sa.Column("card_path", sa.Text),
+        sa.Column("story_path", sa.Text),
+        sa.Column("caption", sa.Text),
+        sa.Column("alt_text", sa.Text),
+        sa.Column("render_notes", sa.Text),
+        # The story is recorded apart from the feed post: a failed story never
+        # touches the post's own status, and an ambiguous story is never retried.
+        sa.Column("story_status", sa.String(32)),
+        sa.Column("story_reason", sa.Text),
+        sa.Column("story_media_id", sa.Text),
+        sa.Column("story_posted_at", UTCDateTime()),
+        sa.UniqueConstraint("article_id", "account", name="uq_posts_article_account"),
+    )
+    sa.Index("ix_posts_due", meta.tables["posts"].c.account, meta.tables["posts"].c.status)
+    sa.Index("ix_posts_posted", meta.tables["posts"].c.account, meta.tables["posts"].c.posted_at)
+    sa.Table(
+        "events",
+        meta,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("at", UTCDateTime(), nullable=False),
+        sa.Column("post_id", sa.Integer, sa.ForeignKey("posts.id")),
+        sa.Column("feed", sa.String(64)),
+        sa.Column("account", sa.String(64)),
+        sa.Column("actor", sa.String(128), nullable=False),
+        sa.Column("kind", sa.String(32), nullable=False),
+        sa.Column("from_status", sa.String(32)),
+        sa.Column("to_status", sa.String(32)),
+        sa.Column("reason", sa.Text, nullable=False, server_default=""),
+        sa.Column("data", sa.Text),
+    )
+    sa.Index("ix_events_post", meta.tables["events"].c.post_id)
+    sa.Table(
+        "accounts",
+        meta,
+        sa.Column("name", sa.String(64), primary_key=True),
+        sa.Column("state", sa.String(16), nullable=False, server_default="active"),
+        sa.Column("until", UTCDateTime()),
+        sa.Column("reason", sa.Text, nullable=False, server_default=""),
+        sa.Column("session", sa.Text),
+        sa.Column("session_updated_at", UTCDateTime()),
+        sa.Column("updated_at", UTCDateTime()),
+    )
+    sa.Table(
+        "alerts",
+        meta,
+        sa.Column("key", sa.String(255), primary_key=True),
+        sa.Column("opened_at", UTCDateTime(), nullable=False),
+        sa.Column("last_seen_at", UTCDateTime(), nullable=False),
+        sa.Column("resolved_at", UTCDateTime()),
+        sa.Column("message", sa.Text, nullable=False),
+    )
+    meta.create_all(conn)

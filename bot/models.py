@@ -1,0 +1,152 @@
+"""Records the store hands out: posts, events, feed and account state."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Status(StrEnum):
+    """A post's status. ``failed`` means a human must look; transient faults stay queued."""
+
+    SEEN = "seen"
+    FILTERED = "filtered"
+    PENDING_APPROVAL = "pending_approval"
+    QUEUED = "queued"
+    PUBLISHING = "publishing"
+    POSTED = "posted"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    EXPIRED = "expired"
+
+
+class StoryStatus(StrEnum):
+    """The story's own status, kept apart from the feed post's."""
+
+    PENDING = "pending"
+    PUBLISHING = "publishing"
+    POSTED = "posted"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class AccountState(StrEnum):
+    """Whether an account may publish."""
+
+    ACTIVE = "active"
+    COOLDOWN = "cooldown"
+    STOPPED = "stopped"
+
+
+class Actor(StrEnum):
+    """Who changed something; web users are recorded as ``web:<user>``."""
+
+    POLLER = "poller"
+    SCHEDULER = "scheduler"
+    PUBLISHER = "publisher"
+    CLI = "cli"
+    STARTUP = "startup"
+
+
+@dataclass(frozen=True)
+class Post:
+    """One post: an article for one account, with its rendering and outcome."""
+
+    id: int
+    article_id: int
+    article_key: str
+    account: str
+    feed: str
+    title: str
+    link: str
+    status: Status
+    reason: str
+    priority: int
+    attempts: int
+    next_attempt_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    queued_at: datetime | None
+    publishing_at: datetime | None
+    posted_at: datetime | None
+    published_at: datetime | None
+    publisher: str | None
+    media_id: str | None
+    shortcode: str | None
+    permalink: str | None
+    slug: str | None
+    card_path: str | None
+    story_path: str | None
+    caption: str | None
+    alt_text: str | None
+    render_notes: str | None
+    story_status: StoryStatus | None
+    story_reason: str | None
+    story_media_id: str | None
+    story_posted_at: datetime | None
+
+    @property
+    def basename(self) -> str:
+        """``<post id>-<slug>``: the stem of the post's files."""
+        return f"{self.id}-{self.slug or 'artikel'}"
+
+
+@dataclass(frozen=True)
+class Event:
+    """One entry of the append-only event log."""
+
+    id: int
+    at: datetime
+    post_id: int | None
+    feed: str | None
+    account: str | None
+    actor: str
+    kind: str
+    from_status: str | None
+    to_status: str | None
+    reason: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_row(cls, row: Any) -> Event:
+        """Build from a row of the events table."""
+        return cls(
+            id=row.id, at=row.at, post_id=row.post_id, feed=row.feed, account=row.account,
+            actor=row.actor, kind=row.kind, from_status=row.from_status,
+            to_status=row.to_status, reason=row.reason,
+            data=json.loads(row.data) if row.data else {},
+        )
+
+
+@dataclass(frozen=True)
+class FeedState:
+    """What the store remembers about a feed between polls."""
+
+    name: str
+    url: str
+    etag: str | None
+    last_modified: str | None
+    body_sha256: str | None
+    first_polled_at: datetime | None
+    last_polled_at: datetime | None
+    last_status: str | None
+    last_reason: str | None
+    last_success_at: datetime | None
+    last_new_article_at: datetime | None
+    failing_since: datetime | None
+    consecutive_failures: int
+
+
+@dataclass(frozen=True)
+class AccountRecord:
+    """An account's publishing state and its saved session."""
+
+    name: str
+    state: AccountState
+    until: datetime | None
+    reason: str
+    session: str | None
+    session_updated_at: datetime | None

@@ -1,0 +1,625 @@
+"""The store: SQLAlchemy Core over SQLite (WAL) by default, PostgreSQL via ``DATABASE_URL``.
+
+Every status change of a post is written together with its event, in one transaction,
+and guarded by the status it expects (compare-and-set), so the daemon, the CLI and the
+web page can act on the same post without stepping on each other.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event as sa_event
+
+from bot.articles import Article
+from bot.dbtypes import UTCDateTime
+from bot.errors import NotFound, StoreError
+from bot.migrations import migrate
+from bot.models import AccountRecord, AccountState, Event, FeedState, Post, Status, StoryStatus
+
+metadata = sa.MetaData()
+
+feeds = sa.Table(
+    "feeds", metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("url", sa.Text),
+    sa.Column("etag", sa.Text),
+    sa.Column("last_modified", sa.Text),
+    sa.Column("body_sha256", sa.String(64)),
+    sa.Column("first_polled_at", UTCDateTime()),
+    sa.Column("last_polled_at", UTCDateTime()),
+    sa.Column("last_status", sa.String(32)),
+    sa.Column("last_reason", sa.Text),
+    sa.Column("last_success_at", UTCDateTime()),
+    sa.Column("last_new_article_at", UTCDateTime()),
+    sa.Column("failing_since", UTCDateTime()),
+    sa.Column("consecutive_failures", sa.Integer),
+)
+feed_accounts = sa.Table(
+    "feed_accounts", metadata,
+    sa.Column("feed", sa.String(64), primary_key=True),
+    sa.Column("account", sa.String(64), primary_key=True),
+    sa.Column("started_at", UTCDateTime()),
+)
+articles = sa.Table(
+    "articles", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("key", sa.String(512)),
+    sa.Column("feed", sa.String(64)),
+    sa.Column("guid", sa.Text),
+    sa.Column("link", sa.Text),
+    sa.Column("title", sa.Text),
+    sa.Column("published_at", UTCDateTime()),
+    sa.Column("first_seen_at", UTCDateTime()),
+    sa.Column("last_seen_at", UTCDateTime()),
+    sa.Column("data", sa.Text),
+)
+article_feeds = sa.Table(
+    "article_feeds", metadata,
+    sa.Column("article_id", sa.Integer, primary_key=True),
+    sa.Column("feed", sa.String(64), primary_key=True),
+    sa.Column("first_seen_at", UTCDateTime()),
+)
+posts = sa.Table(
+    "posts", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("article_id", sa.Integer),
+    sa.Column("account", sa.String(64)),
+    sa.Column("feed", sa.String(64)),
+    sa.Column("status", sa.String(32)),
+    sa.Column("reason", sa.Text),
+    sa.Column("priority", sa.Integer),
+    sa.Column("attempts", sa.Integer),
+    sa.Column("next_attempt_at", UTCDateTime()),
+    sa.Column("created_at", UTCDateTime()),
+    sa.Column("updated_at", UTCDateTime()),
+    sa.Column("queued_at", UTCDateTime()),
+    sa.Column("publishing_at", UTCDateTime()),
+    sa.Column("posted_at", UTCDateTime()),
+    sa.Column("publisher", sa.String(32)),
+    sa.Column("media_id", sa.Text),
+    sa.Column("shortcode", sa.Text),
+    sa.Column("permalink", sa.Text),
+    sa.Column("slug", sa.Text),
+    sa.Column("card_path", sa.Text),
+    sa.Column("story_path", sa.Text),
+    sa.Column("caption", sa.Text),
+    sa.Column("alt_text", sa.Text),
+    sa.Column("render_notes", sa.Text),
+    sa.Column("story_status", sa.String(32)),
+    sa.Column("story_reason", sa.Text),
+    sa.Column("story_media_id", sa.Text),
+    sa.Column("story_posted_at", UTCDateTime()),
+)
+events = sa.Table(
+    "events", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("at", UTCDateTime()),
+    sa.Column("post_id", sa.Integer),
+    sa.Column("feed", sa.String(64)),
+    sa.Column("account", sa.String(64)),
+    sa.Column("actor", sa.String(128)),
+    sa.Column("kind", sa.String(32)),
+    sa.Column("from_status", sa.String(32)),
+    sa.Column("to_status", sa.String(32)),
+    sa.Column("reason", sa.Text),
+    sa.Column("data", sa.Text),
+)
+accounts = sa.Table(
+    "accounts", metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("state", sa.String(16)),
+    sa.Column("until", UTCDateTime()),
+    sa.Column("reason", sa.Text),
+    sa.Column("session", sa.Text),
+    sa.Column("session_updated_at", UTCDateTime()),
+    sa.Column("updated_at", UTCDateTime()),
+)
+alerts = sa.Table(
+    "alerts", metadata,
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("opened_at", UTCDateTime()),
+    sa.Column("last_seen_at", UTCDateTime()),
+    sa.Column("resolved_at", UTCDateTime()),
+    sa.Column("message", sa.Text),
+)
+
+_POST_COLUMNS = [
+    posts,
+    articles.c.key.label("article_key"),
+    articles.c.title.label("title"),
+    articles.c.link.label("link"),
+    articles.c.published_at.label("published_at"),
+]
+
+
+def database_url(data_dir: Path) -> str:
+    """``DATABASE_URL`` if set (``postgres://`` is accepted), else SQLite in the data dir."""
+    url = os.environ.get("DATABASE_URL", "").strip()
+    if url:
+        # Heroku-style hosts hand out postgres://, which SQLAlchemy 2 no longer accepts.
+        if url.startswith("postgres://"):
+            url = "postgresql://" + url[len("postgres://"):]
+        return url
+    return f"sqlite:///{data_dir / 'bot.sqlite3'}"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+@dataclass(frozen=True)
+class PostFilter:
+    """Filters for ``bot log`` and the web page's post list."""
+
+    status: Sequence[str] = ()
+    feed: str | None = None
+    account: str | None = None
+    since: datetime | None = None
+    limit: int | None = 50
+
+
+class Store:
+    """Typed access to the bot's tables."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        """Open (creating and migrating if needed) the store at a SQLAlchemy URL."""
+        try:
+            if url.startswith("sqlite:///"):
+                Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+                engine = sa.create_engine(url, connect_args={"timeout": 30})
+                sa_event.listen(engine, "connect", _sqlite_pragmas)
+            else:
+                engine = sa.create_engine(url, pool_pre_ping=True)
+            migrate(engine)
+        except (sa.exc.SQLAlchemyError, OSError) as exc:
+            raise StoreError(f"cannot open the store: {_describe(exc)}") from exc
+        return cls(engine)
+
+    @classmethod
+    def for_data_dir(cls, data_dir: Path) -> Store:
+        """The store for this data dir (or ``DATABASE_URL``)."""
+        return cls.open(database_url(data_dir))
+
+    def close(self) -> None:
+        """Dispose of pooled connections."""
+        self.engine.dispose()
+
+    @contextmanager
+    def begin(self) -> Iterator[sa.Connection]:
+        """A transaction; StoreError on database failure."""
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(f"store error: {_describe(exc)}") from exc
+
+    # -- feeds -------------------------------------------------------------------
+
+    def feed_state(self, name: str) -> FeedState | None:
+        """What the store remembers about feed ``name``, or None if never polled."""
+        with self.begin() as conn:
+            row = conn.execute(sa.select(feeds).where(feeds.c.name == name)).first()
+        if row is None:
+            return None
+        data = row._asdict()
+        data["consecutive_failures"] = data["consecutive_failures"] or 0
+        return FeedState(**data)
+
+    def update_feed(self, name: str, url: str, **values: Any) -> None:
+        """Upsert the feed's row with ``values``."""
+        with self.begin() as conn:
+            updated = conn.execute(
+                feeds.update().where(feeds.c.name == name).values(url=url, **values)
+            ).rowcount
+            if not updated:
+                conn.execute(feeds.insert().values(
+                    name=name, url=url, consecutive_failures=0, **values))
+
+    def started_accounts(self, feed: str) -> set[str]:
+        """Accounts whose first poll of ``feed`` is done."""
+        with self.begin() as conn:
+            rows = conn.execute(
+                sa.select(feed_accounts.c.account).where(feed_accounts.c.feed == feed))
+            return {r[0] for r in rows}
+
+    def start_accounts(self, feed: str, names: Iterable[str], at: datetime) -> None:
+        """Record that ``feed``'s first poll is done for these accounts."""
+        with self.begin() as conn:
+            for name in names:
+                exists = conn.execute(sa.select(feed_accounts.c.feed).where(
+                    feed_accounts.c.feed == feed, feed_accounts.c.account == name)).first()
+                if not exists:
+                    conn.execute(feed_accounts.insert().values(
+                        feed=feed, account=name, started_at=at))
+
+    # -- articles ----------------------------------------------------------------
+
+    def known_keys(self, keys: Iterable[str]) -> set[str]:
+        """The subset of ``keys`` already in the store."""
+        wanted = list(dict.fromkeys(keys))
+        found: set[str] = set()
+        with self.begin() as conn:
+            for i in range(0, len(wanted), 500):
+                chunk = wanted[i:i + 500]
+                found.update(r[0] for r in conn.execute(
+                    sa.select(articles.c.key).where(articles.c.key.in_(chunk))))
+        return found
+
+    def article(self, key: str) -> tuple[int, Article] | None:
+        """The stored article with this key and its id."""
+        with self.begin() as conn:
+            row = conn.execute(
+                sa.select(articles.c.id, articles.c.data).where(articles.c.key == key)).first()
+        return (row.id, Article.from_json(row.data)) if row else None
+
+    def article_by_id(self, article_id: int) -> Article:
+        """The stored article with this id."""
+        with self.begin() as conn:
+            row = conn.execute(
+                sa.select(articles.c.data).where(articles.c.id == article_id)).first()
+        if row is None:
+            raise NotFound(f"no article with id {article_id}")
+        return Article.from_json(row.data)
+
+    def insert_article(self, conn: sa.Connection, article: Article, at: datetime) -> int:
+        """Insert a new article (inside the caller's transaction); return its id."""
+        result = conn.execute(articles.insert().values(
+            key=article.key, feed=article.feed, guid=article.guid, link=article.link,
+            title=article.title, published_at=article.published, first_seen_at=at,
+            last_seen_at=at, data=article.to_json(),
+        ))
+        article_id = int(result.inserted_primary_key[0])
+        conn.execute(article_feeds.insert().values(
+            article_id=article_id, feed=article.feed, first_seen_at=at))
+        return article_id
+
+    def update_article(
+        self, conn: sa.Connection, article_id: int, article: Article, at: datetime
+    ) -> None:
+        """Replace a known article's data after an edit (inside the caller's transaction)."""
+        conn.execute(articles.update().where(articles.c.id == article_id).values(
+            link=article.link, title=article.title, published_at=article.published,
+            last_seen_at=at, data=article.to_json()))
+
+    def touch_article(self, conn: sa.Connection, article_id: int, feed: str, at: datetime) -> None:
+        """Record that the article was seen again, through ``feed``."""
+        conn.execute(articles.update().where(articles.c.id == article_id).values(last_seen_at=at))
+        exists = conn.execute(sa.select(article_feeds.c.feed).where(
+            article_feeds.c.article_id == article_id, article_feeds.c.feed == feed)).first()
+        if not exists:
+            conn.execute(article_feeds.insert().values(
+                article_id=article_id, feed=feed, first_seen_at=at))
+
+    # -- posts -------------------------------------------------------------------
+
+    def post_accounts(self, conn: sa.Connection, article_id: int) -> set[str]:
+        """Accounts that already have a post for this article."""
+        rows = conn.execute(sa.select(posts.c.account).where(posts.c.article_id == article_id))
+        return {r[0] for r in rows}
+
+    def create_post(
+        self,
+        conn: sa.Connection,
+        *,
+        article_id: int,
+        account: str,
+        feed: str,
+        status: Status,
+        reason: str,
+        slug: str,
+        at: datetime,
+        actor: str,
+        priority: int = 0,
+    ) -> int:
+        """Create a post and its first event (inside the caller's transaction)."""
+        result = conn.execute(posts.insert().values(
+            article_id=article_id, account=account, feed=feed, status=status.value,
+            reason=reason, priority=priority, attempts=0, created_at=at, updated_at=at,
+            queued_at=at if status == Status.QUEUED else None, slug=slug,
+        ))
+        post_id = int(result.inserted_primary_key[0])
+        self.add_event(conn, at=at, actor=actor, kind="status", post_id=post_id, feed=feed,
+                       account=account, to_status=status.value, reason=reason)
+        return post_id
+
+    def post(self, post_id: int) -> Post:
+        """The post with this id; NotFound if there is none."""
+        with self.begin() as conn:
+            row = conn.execute(
+                sa.select(*_POST_COLUMNS).join(articles, articles.c.id == posts.c.article_id)
+                .where(posts.c.id == post_id)).first()
+        if row is None:
+            raise NotFound(f"no post with id {post_id}")
+        return _post_from_row(row)
+
+    def posts(self, filters: PostFilter = PostFilter()) -> list[Post]:
+        """Posts, newest first, filtered."""
+        query = sa.select(*_POST_COLUMNS).join(articles, articles.c.id == posts.c.article_id)
+        if filters.status:
+            query = query.where(posts.c.status.in_(list(filters.status)))
+        if filters.feed:
+            query = query.where(posts.c.feed == filters.feed)
+        if filters.account:
+            query = query.where(posts.c.account == filters.account)
+        if filters.since:
+            query = query.where(posts.c.created_at >= filters.since)
+        query = query.order_by(posts.c.created_at.desc(), posts.c.id.desc())
+        if filters.limit:
+            query = query.limit(filters.limit)
+        with self.begin() as conn:
+            return [_post_from_row(r) for r in conn.execute(query)]
+
+    def queued_posts(self, account: str) -> list[Post]:
+        """The account's queued posts in publishing order: priority, then oldest article."""
+        query = (
+            sa.select(*_POST_COLUMNS).join(articles, articles.c.id == posts.c.article_id)
+            .where(posts.c.account == account, posts.c.status == Status.QUEUED.value)
+            .order_by(posts.c.priority.desc(),
+                      sa.func.coalesce(articles.c.published_at, posts.c.created_at).asc(),
+                      posts.c.id.asc())
+        )
+        with self.begin() as conn:
+            return [_post_from_row(r) for r in conn.execute(query)]
+
+    def posts_with_status(self, status: Status, account: str | None = None) -> list[Post]:
+        """Every post in ``status``, oldest first."""
+        query = (sa.select(*_POST_COLUMNS).join(articles, articles.c.id == posts.c.article_id)
+                 .where(posts.c.status == status.value).order_by(posts.c.id))
+        if account:
+            query = query.where(posts.c.account == account)
+        with self.begin() as conn:
+            return [_post_from_row(r) for r in conn.execute(query)]
+
+    def last_posted_at(self, account: str) -> datetime | None:
+        """When the account last posted."""
+        with self.begin() as conn:
+            value = conn.execute(sa.select(sa.func.max(posts.c.posted_at)).where(
+                posts.c.account == account, posts.c.status == Status.POSTED.value)).scalar()
+        return _as_utc(value)
+
+    def posted_count(self, account: str, since: datetime, until: datetime | None = None) -> int:
+        """How many posts the account made in ``[since, until)``."""
+        query = sa.select(sa.func.count()).select_from(posts).where(
+            posts.c.account == account, posts.c.status == Status.POSTED.value,
+            posts.c.posted_at >= since)
+        if until is not None:
+            query = query.where(posts.c.posted_at < until)
+        with self.begin() as conn:
+            return int(conn.execute(query).scalar() or 0)
+
+    def count_by_status(self, account: str | None = None) -> dict[str, int]:
+        """Number of posts per status."""
+        query = sa.select(posts.c.status, sa.func.count()).group_by(posts.c.status)
+        if account:
+            query = query.where(posts.c.account == account)
+        with self.begin() as conn:
+            return {r[0]: int(r[1]) for r in conn.execute(query)}
+
+    def transition(
+        self,
+        post_id: int,
+        to: Status,
+        *,
+        expect: Iterable[Status],
+        reason: str,
+        actor: str,
+        at: datetime,
+        data: dict[str, Any] | None = None,
+        **values: Any,
+    ) -> bool:
+        """Move a post to ``to`` if its status is one of ``expect``; record the event.
+
+        Returns False (and changes nothing) when another process moved it first.
+        """
+        expected = [s.value for s in expect]
+        with self.begin() as conn:
+            row = conn.execute(sa.select(posts.c.status, posts.c.feed, posts.c.account)
+                               .where(posts.c.id == post_id)).first()
+            if row is None:
+                raise NotFound(f"no post with id {post_id}")
+            updates: dict[str, Any] = {"status": to.value, "reason": reason, "updated_at": at}
+            if to == Status.QUEUED:
+                updates.setdefault("queued_at", at)
+            updates.update(values)
+            changed = conn.execute(
+                posts.update()
+                .where(posts.c.id == post_id, posts.c.status.in_(expected))
+                .values(**updates)
+            ).rowcount
+            if not changed:
+                return False
+            self.add_event(conn, at=at, actor=actor, kind="status", post_id=post_id,
+                           feed=row.feed, account=row.account, from_status=row.status,
+                           to_status=to.value, reason=reason, data=data)
+        return True
+
+    def update_post(self, post_id: int, **values: Any) -> None:
+        """Set columns of a post without a status change (rendering, story fields)."""
+        with self.begin() as conn:
+            conn.execute(posts.update().where(posts.c.id == post_id).values(**values))
+
+    def story_transition(
+        self,
+        post_id: int,
+        to: StoryStatus,
+        *,
+        expect: Iterable[StoryStatus | None],
+        reason: str,
+        actor: str,
+        at: datetime,
+        data: dict[str, Any] | None = None,
+        **values: Any,
+    ) -> bool:
+        """Move a post's story to ``to`` if its story status is one of ``expect``."""
+        expected = [s.value for s in expect if s is not None]
+        allow_null = any(s is None for s in expect)
+        with self.begin() as conn:
+            row = conn.execute(sa.select(posts.c.story_status, posts.c.feed, posts.c.account)
+                               .where(posts.c.id == post_id)).first()
+            if row is None:
+                raise NotFound(f"no post with id {post_id}")
+            condition = posts.c.story_status.in_(expected)
+            if allow_null:
+                condition = sa.or_(condition, posts.c.story_status.is_(None))
+            changed = conn.execute(
+                posts.update().where(posts.c.id == post_id, condition)
+                .values(story_status=to.value, story_reason=reason, **values)
+            ).rowcount
+            if not changed:
+                return False
+            self.add_event(conn, at=at, actor=actor, kind="story", post_id=post_id,
+                           feed=row.feed, account=row.account, from_status=row.story_status,
+                           to_status=to.value, reason=reason, data=data)
+        return True
+
+    # -- events ------------------------------------------------------------------
+
+    def add_event(
+        self,
+        conn: sa.Connection | None = None,
+        *,
+        at: datetime,
+        actor: str,
+        kind: str,
+        reason: str = "",
+        post_id: int | None = None,
+        feed: str | None = None,
+        account: str | None = None,
+        from_status: str | None = None,
+        to_status: str | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        """Append an event; in the caller's transaction when ``conn`` is given."""
+        values = dict(
+            at=at, post_id=post_id, feed=feed, account=account, actor=actor, kind=kind,
+            from_status=from_status, to_status=to_status, reason=reason,
+            data=json.dumps(data, ensure_ascii=False, default=str) if data else None,
+        )
+        if conn is not None:
+            conn.execute(events.insert().values(**values))
+            return
+        with self.begin() as own:
+            own.execute(events.insert().values(**values))
+
+    def events(
+        self,
+        *,
+        post_id: int | None = None,
+        kind: str | None = None,
+        feed: str | None = None,
+        account: str | None = None,
+        limit: int | None = None,
+    ) -> list[Event]:
+        """Events in the order they happened."""
+        query = sa.select(events).order_by(events.c.id)
+        if post_id is not None:
+            query = query.where(events.c.post_id == post_id)
+        if kind:
+            query = query.where(events.c.kind == kind)
+        if feed:
+            query = query.where(events.c.feed == feed)
+        if account:
+            query = query.where(events.c.account == account)
+        if limit:
+            query = query.order_by(None).order_by(events.c.id.desc()).limit(limit)
+        with self.begin() as conn:
+            rows = [Event.from_row(r) for r in conn.execute(query)]
+        return sorted(rows, key=lambda e: e.id)
+
+    # -- accounts ----------------------------------------------------------------
+
+    def account(self, name: str) -> AccountRecord:
+        """The account's state (``active`` with no session if never seen)."""
+        with self.begin() as conn:
+            row = conn.execute(sa.select(accounts).where(accounts.c.name == name)).first()
+        if row is None:
+            return AccountRecord(name, AccountState.ACTIVE, None, "", None, None)
+        return AccountRecord(row.name, AccountState(row.state), row.until, row.reason or "",
+                             row.session, row.session_updated_at)
+
+    def set_account(self, name: str, at: datetime, **values: Any) -> None:
+        """Upsert the account's row."""
+        if "state" in values and isinstance(values["state"], AccountState):
+            values["state"] = values["state"].value
+        with self.begin() as conn:
+            changed = conn.execute(accounts.update().where(accounts.c.name == name)
+                                   .values(updated_at=at, **values)).rowcount
+            if not changed:
+                values.setdefault("state", AccountState.ACTIVE.value)
+                values.setdefault("reason", "")
+                conn.execute(accounts.insert().values(name=name, updated_at=at, **values))
+
+    # -- alerts ------------------------------------------------------------------
+
+    def open_alert(self, key: str, message: str, at: datetime) -> bool:
+        """Open an alert incident; False if one with this key is already open."""
+        with self.begin() as conn:
+            row = conn.execute(sa.select(alerts).where(alerts.c.key == key)).first()
+            if row is not None and row.resolved_at is None:
+                conn.execute(alerts.update().where(alerts.c.key == key)
+                             .values(last_seen_at=at))
+                return False
+            if row is None:
+                conn.execute(alerts.insert().values(
+                    key=key, opened_at=at, last_seen_at=at, message=message))
+            else:
+                conn.execute(alerts.update().where(alerts.c.key == key).values(
+                    opened_at=at, last_seen_at=at, resolved_at=None, message=message))
+        return True
+
+    def resolve_alert(self, key: str, at: datetime) -> bool:
+        """Close an open incident; True if one was open."""
+        with self.begin() as conn:
+            return bool(conn.execute(
+                alerts.update().where(alerts.c.key == key, alerts.c.resolved_at.is_(None))
+                .values(resolved_at=at)).rowcount)
+
+    def open_alerts(self) -> list[tuple[str, str, datetime]]:
+        """Open incidents: key, message, opened_at."""
+        with self.begin() as conn:
+            rows = conn.execute(sa.select(alerts.c.key, alerts.c.message, alerts.c.opened_at)
+                                .where(alerts.c.resolved_at.is_(None)))
+            return [(r.key, r.message, r.opened_at) for r in rows]
+
+
+def _as_utc(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    assert isinstance(value, datetime)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _post_from_row(row: Any) -> Post:
+    data = row._asdict()
+    data["status"] = Status(data["status"])
+    data["reason"] = data["reason"] or ""
+    data["priority"] = data["priority"] or 0
+    data["attempts"] = data["attempts"] or 0
+    if data.get("story_status"):
+        data["story_status"] = StoryStatus(data["story_status"])
+    return Post(**data)
+
+
+def _describe(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None)
+    return str(orig or exc).splitlines()[0][:300]
