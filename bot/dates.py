@@ -1,0 +1,12 @@
+"""Indonesian dates, via Babel's CLDR data (no hand-written month tables)."""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+
+from babel.dates import format_date
+
+
+def tanggal(moment: datetime, tz: tzinfo) -> str:
+    """``Senin, 28 Oktober 2024``: the local date in Indonesian."""
+    return format_date(moment.astimezone(tz).date(), "EEEE, d MMMM y", locale="id")
