@@ -123,6 +123,9 @@ def m001_initial(conn: sa.Connection) -> None:
         sa.Column("updated_at", UTCDateTime(), nullable=False),
         sa.Column("queued_at", UTCDateTime()),
         sa.Column("publishing_at", UTCDateTime()),
+        # "host:pid" of the process uploading it, so another process never "recovers"
+        # a post whose upload is still in flight.
+        sa.Column("publishing_by", sa.String(128)),
         sa.Column("posted_at", UTCDateTime()),
         sa.Column("publisher", sa.String(32)),
         sa.Column("media_id", sa.Text),

@@ -71,6 +71,7 @@ class Post:
     updated_at: datetime
     queued_at: datetime | None
     publishing_at: datetime | None
+    publishing_by: str | None
     posted_at: datetime | None
     published_at: datetime | None
     publisher: str | None

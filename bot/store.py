@@ -83,6 +83,7 @@ posts = sa.Table(
     sa.Column("updated_at", UTCDateTime()),
     sa.Column("queued_at", UTCDateTime()),
     sa.Column("publishing_at", UTCDateTime()),
+    sa.Column("publishing_by", sa.String(128)),
     sa.Column("posted_at", UTCDateTime()),
     sa.Column("publisher", sa.String(32)),
     sa.Column("media_id", sa.Text),
@@ -263,11 +264,14 @@ class Store:
                     sa.select(articles.c.key).where(articles.c.key.in_(chunk))))
         return found
 
-    def article(self, key: str) -> tuple[int, Article] | None:
+    def article(self, key: str, conn: sa.Connection | None = None) -> tuple[int, Article] | None:
         """The stored article with this key and its id."""
-        with self.begin() as conn:
-            row = conn.execute(
-                sa.select(articles.c.id, articles.c.data).where(articles.c.key == key)).first()
+        query = sa.select(articles.c.id, articles.c.data).where(articles.c.key == key)
+        if conn is not None:
+            row = conn.execute(query).first()
+        else:
+            with self.begin() as own:
+                row = own.execute(query).first()
         return (row.id, Article.from_json(row.data)) if row else None
 
     def article_by_id(self, article_id: int) -> Article:
@@ -309,6 +313,18 @@ class Store:
                 article_id=article_id, feed=feed, first_seen_at=at))
 
     # -- posts -------------------------------------------------------------------
+
+    def post_ids(self, conn: sa.Connection, article_id: int) -> list[int]:
+        """Ids of every post of this article."""
+        rows = conn.execute(sa.select(posts.c.id).where(posts.c.article_id == article_id))
+        return [r[0] for r in rows]
+
+    def unpublished_post_ids(self, conn: sa.Connection, article_id: int) -> list[int]:
+        """Posts of this article that have not gone out and may still: re-render on edit."""
+        rows = conn.execute(sa.select(posts.c.id).where(
+            posts.c.article_id == article_id,
+            posts.c.status.in_([Status.QUEUED.value, Status.PENDING_APPROVAL.value])))
+        return [r[0] for r in rows]
 
     def post_accounts(self, conn: sa.Connection, article_id: int) -> set[str]:
         """Accounts that already have a post for this article."""

@@ -1,0 +1,246 @@
+"""The core: one object that the CLI, the scheduler and the web page all call.
+
+``Bot`` holds the config, the data dir, the store and the clock, and offers every
+operation a user can ask for: poll, publish, the human actions (approve, retry, skip)
+and the read models (log, show, status). It never imports the CLI or web layers.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from bot.alerts import Alerter
+from bot.config import Config, load_config
+from bot.errors import InvalidAction, PreflightError, RenderError
+from bot.http import HttpClient
+from bot.models import Actor, Event, Post, Status, StoryStatus
+from bot.polling import Poller, PollReport
+from bot.publishers.base import Publisher
+from bot.publishing import Outcome, Publishing
+from bot.rendering import Renderer
+from bot.store import PostFilter, Store
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware, in UTC."""
+    return datetime.now(UTC)
+
+
+def data_dir_from_env() -> Path:
+    """``BOT_DATA_DIR``, default ``./var``."""
+    return Path(os.environ.get("BOT_DATA_DIR") or "var")
+
+
+class Bot:
+    """The bot's operations over one config, data dir and store."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        data_dir: Path,
+        store: Store | None = None,
+        clock: Clock = utcnow,
+        publishers: dict[str, Publisher] | None = None,
+    ) -> None:
+        self.config = config
+        self.data_dir = data_dir
+        self.clock = clock
+        self.store = store or Store.for_data_dir(data_dir)
+        self._publishers: dict[str, Publisher] = dict(publishers or {})
+
+    @classmethod
+    def from_env(cls, config_path: str | os.PathLike[str] | None = None,
+                 *, clock: Clock = utcnow) -> Bot:
+        """Load the config (``--config``, ``BOT_CONFIG`` or the default) and open the store."""
+        config = load_config(config_path)
+        return cls(config, data_dir=data_dir_from_env(), clock=clock)
+
+    def close(self) -> None:
+        """Release connections and publisher sessions."""
+        for publisher in self._publishers.values():
+            publisher.close()
+        if "http" in self.__dict__:
+            self.http.close()
+        self.store.close()
+
+    # -- parts -------------------------------------------------------------------
+
+    @cached_property
+    def http(self) -> HttpClient:
+        """The bounded HTTP client for feeds, photos and pages."""
+        return HttpClient(self.config.fetch)
+
+    @cached_property
+    def renderer(self) -> Renderer:
+        """Cards, captions and photos."""
+        return Renderer(self.config, self.data_dir, self.http)
+
+    @cached_property
+    def alerter(self) -> Alerter:
+        """Alert incidents."""
+        return Alerter(self.store, self.clock)
+
+    @cached_property
+    def poller(self) -> Poller:
+        """Feed polling."""
+        return Poller(self)
+
+    @cached_property
+    def publishing(self) -> Publishing:
+        """Publishing and exactly-once."""
+        return Publishing(self)
+
+    def publisher(self, account: str) -> Publisher:
+        """The account's publisher (created once)."""
+        if account not in self._publishers:
+            from bot.publishers import make_publisher
+
+            self._publishers[account] = make_publisher(
+                self.config.account(account), config=self.config, store=self.store,
+                data_dir=self.data_dir, clock=self.clock)
+        return self._publishers[account]
+
+    # -- operations --------------------------------------------------------------
+
+    def poll(self, feed: str | None = None) -> list[PollReport]:
+        """Poll every feed (or one); record new articles and render their posts."""
+        return self.poller.poll_all(feed)
+
+    def publish(self, account: str | None = None, *, force: bool = False,
+                actor: str = Actor.CLI) -> list[Outcome]:
+        """Publish what is due now (``force`` ignores windows, spacing and the cap)."""
+        return self.publishing.publish_due(account, force=force, actor=actor)
+
+    def recover(self, *, actor: str = Actor.STARTUP) -> list[Outcome]:
+        """Settle posts left in ``publishing`` by a dead process (exactly-once check)."""
+        return self.publishing.recover(actor=actor)
+
+    def render_post(self, post_id: int, *, actor: str) -> Post:
+        """Render (or re-render) a post's card, story card, caption and alt text."""
+        store = self.store
+        post = store.post(post_id)
+        article = store.article_by_id(post.article_id)
+        account = self.config.account(post.account)
+        now = self.clock()
+        try:
+            rendered = self.renderer.render(article, out_dir=self.data_dir / "cards",
+                                            basename=post.basename, story=account.story)
+        except PreflightError as exc:
+            store.transition(post_id, Status.FAILED,
+                             expect=[Status.QUEUED, Status.PENDING_APPROVAL],
+                             actor=actor, at=now, reason=f"preflight: {exc}")
+            return store.post(post_id)
+        except RenderError as exc:
+            store.transition(post_id, Status.FAILED,
+                             expect=[Status.QUEUED, Status.PENDING_APPROVAL],
+                             actor=actor, at=now, reason=f"render failed: {exc}")
+            return store.post(post_id)
+        except Exception as exc:  # noqa: BLE001 - hostile input meets third-party decoders
+            # A bug in an image decoder must cost one post, not the queue behind it.
+            log.exception("render crashed", extra={"post_id": post_id})
+            store.transition(post_id, Status.FAILED,
+                             expect=[Status.QUEUED, Status.PENDING_APPROVAL],
+                             actor=actor, at=now,
+                             reason=f"render crashed: {type(exc).__name__}: {exc}")
+            return store.post(post_id)
+        store.update_post(
+            post_id, card_path=str(rendered.card),
+            story_path=str(rendered.story) if rendered.story else None,
+            caption=rendered.caption.text, alt_text=rendered.alt_text,
+            render_notes=rendered.notes_text or None, updated_at=now,
+            story_status=StoryStatus.PENDING.value if rendered.story else None,
+        )
+        store.add_event(at=now, actor=actor, kind="render", post_id=post_id, feed=post.feed,
+                        account=post.account,
+                        reason=("rendered card and caption" +
+                                (f"; {rendered.notes_text}" if rendered.notes else "")))
+        return store.post(post_id)
+
+    def ensure_rendered(self, post: Post, *, actor: str) -> Post:
+        """Render the post if its card is missing (e.g. after a crash before rendering)."""
+        if post.card_path and Path(post.card_path).is_file() and post.caption:
+            return post
+        return self.render_post(post.id, actor=actor)
+
+    # -- human actions -----------------------------------------------------------
+
+    def approve(self, post_id: int, *, reason: str = "", actor: str = Actor.CLI) -> Post:
+        """Release a ``pending_approval`` post into the queue."""
+        post = self.store.post(post_id)
+        if post.status != Status.PENDING_APPROVAL:
+            raise InvalidAction(f"post {post_id} is {post.status}, not pending_approval")
+        self._act(post, Status.QUEUED, [Status.PENDING_APPROVAL], actor,
+                  _human_reason("approved", actor, reason))
+        return self.ensure_rendered(self.store.post(post_id), actor=actor)
+
+    def skip(self, post_id: int, *, reason: str = "", actor: str = Actor.CLI) -> Post:
+        """Drop a post that has not gone out."""
+        post = self.store.post(post_id)
+        allowed = [Status.QUEUED, Status.PENDING_APPROVAL, Status.FAILED, Status.SEEN,
+                   Status.FILTERED, Status.EXPIRED]
+        if post.status not in allowed:
+            what = ("it is uploading right now; try again in a minute"
+                    if post.status == Status.PUBLISHING else f"it is {post.status}")
+            raise InvalidAction(f"cannot skip post {post_id}: {what}")
+        self._act(post, Status.SKIPPED, allowed, actor, _human_reason("skipped", actor, reason))
+        return self.store.post(post_id)
+
+    def retry(self, post_id: int, *, reason: str = "", actor: str = Actor.CLI) -> Post:
+        """Make a failed, queued or skipped post due now, clearing its backoff.
+
+        On a ``publishing`` post it first runs the exactly-once check.
+        """
+        post = self.store.post(post_id)
+        if post.status == Status.PUBLISHING:
+            if post.id in self.publishing.in_flight:
+                raise InvalidAction(f"post {post_id} is uploading right now")
+            self.publishing.settle(post, actor=actor)
+            post = self.store.post(post_id)
+            if post.status != Status.QUEUED:
+                return post
+        allowed = [Status.FAILED, Status.QUEUED, Status.SKIPPED]
+        if post.status not in allowed:
+            raise InvalidAction(
+                f"cannot retry post {post_id}: it is {post.status} (retry takes failed, queued, "
+                "skipped or publishing posts)")
+        self._act(post, Status.QUEUED, allowed, actor, _human_reason("retry", actor, reason),
+                  next_attempt_at=None,
+                  attempts=0 if post.status == Status.FAILED else post.attempts)
+        return self.ensure_rendered(self.store.post(post_id), actor=actor)
+
+    def _act(self, post: Post, to: Status, expect: list[Status], actor: str, reason: str,
+             **values: Any) -> None:
+        if not self.store.transition(post.id, to, expect=expect, actor=actor, at=self.clock(),
+                                     reason=reason, **values):
+            raise InvalidAction(f"post {post.id} changed status meanwhile; look again")
+        log.info("%s: %s -> %s", reason, post.status, to, extra={"post_id": post.id})
+
+    # -- read models -------------------------------------------------------------
+
+    def posts(self, filters: PostFilter = PostFilter()) -> list[Post]:
+        """The post log."""
+        return self.store.posts(filters)
+
+    def post(self, post_id: int) -> Post:
+        """One post."""
+        return self.store.post(post_id)
+
+    def timeline(self, post_id: int) -> list[Event]:
+        """A post's events, oldest first."""
+        return self.store.events(post_id=post_id)
+
+
+def _human_reason(action: str, actor: str, reason: str) -> str:
+    text = f"{action} by {actor}"
+    return f"{text}: {reason}" if reason else text

@@ -1,0 +1,294 @@
+"""Polling feeds and deciding what becomes of each article.
+
+For each feed: a conditional GET; on a 304 or an unchanged body nothing is parsed.
+New articles are handled oldest first, each committed in its own transaction, so a
+crash halfway through a poll loses nothing and duplicates nothing (keys are unique).
+The feed's validators are saved only after every article is handled, so an
+interrupted poll is simply repeated.
+
+Decisions, per article and account:
+
+- the account's first poll of this feed: ``seen`` (or ``queued`` for the ``backlog``
+  newest);
+- a feed filter matches: ``filtered``, with the rule;
+- an advertorial with ``[caption] advertorial = "skip"``: ``skipped``;
+- an approval rule matches: ``pending_approval``;
+- otherwise ``queued``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+
+from bot.articles import Article
+from bot.config import FeedConfig
+from bot.errors import FeedError
+from bot.feeds import fetch_feed, fetch_page, parse_feed
+from bot.models import Actor, Status
+from bot.rules import approval_match, filter_match, priority_value
+
+if TYPE_CHECKING:
+    from bot.core import Bot
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PollReport:
+    """What one poll of one feed did."""
+
+    feed: str
+    status: str  # ok, not_modified, unchanged, error
+    reason: str = ""
+    new: int = 0
+    queued: int = 0
+    pages: int = 1
+    post_ids: list[int] = field(default_factory=list)
+
+
+class Poller:
+    """Polls feeds and records their articles and posts."""
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    def poll_all(self, feed: str | None = None) -> list[PollReport]:
+        """Poll every configured feed (or just ``feed``)."""
+        feeds = [self.bot.config.feed(feed)] if feed else self.bot.config.feeds
+        return [self.poll(f) for f in feeds]
+
+    def poll(self, feed: FeedConfig) -> PollReport:
+        """Poll one feed. Feed faults are recorded on the feed, never raised."""
+        bot = self.bot
+        store = bot.store
+        now = bot.clock()
+        state = store.feed_state(feed.name)
+        etag = state.etag if state and state.url == feed.url else None
+        last_modified = state.last_modified if state and state.url == feed.url else None
+        try:
+            fetched = fetch_feed(bot.http, feed.url, etag=etag, last_modified=last_modified)
+            if fetched.not_modified:
+                return self._record_quiet(feed, now, "not_modified", "HTTP 304 Not Modified")
+            if state and state.body_sha256 == fetched.sha256 and state.url == feed.url:
+                return self._record_quiet(feed, now, "unchanged", "body identical to last poll")
+            parsed = parse_feed(fetched.body, feed_name=feed.name, feed_url=feed.url)
+        except FeedError as exc:
+            return self._record_failure(feed, now, str(exc))
+
+        first_feed_poll = state is None or state.first_polled_at is None
+        entries = parsed.articles
+        known = store.known_keys(a.key for a in entries)
+        pages = 1
+        gap_note = ""
+        extra: list[Article] = []
+        if not first_feed_poll and entries and not known:
+            extra, pages, gap_note = self._walk_pages(feed, entries, now)
+
+        report = PollReport(feed=feed.name, status="ok", pages=pages)
+        started = store.started_accounts(feed.name)
+        fresh_accounts = [a for a in feed.accounts if a not in started]
+        backlog_keys = {a.key for a in _newest(entries, feed.backlog)} if fresh_accounts else set()
+        # Oldest first, so posts queue (and events read) in publication order.
+        for article in _oldest_first(entries + extra):
+            self._handle(feed, article, now, fresh_accounts, backlog_keys, report)
+        store.start_accounts(feed.name, fresh_accounts, now)
+
+        reasons = [f"{len(entries)} entries, {report.new} new, {report.queued} queued"]
+        if pages > 1:
+            reasons.append(f"walked {pages} pages")
+        if gap_note:
+            reasons.append(gap_note)
+        if parsed.bozo_reason:
+            reasons.append(f"feed not well-formed but usable ({parsed.bozo_reason})")
+        if parsed.skipped:
+            reasons.append(f"{parsed.skipped} entries without guid or link ignored")
+        report.reason = "; ".join(reasons)
+        store.update_feed(
+            feed.name, feed.url, etag=fetched.etag, last_modified=fetched.last_modified,
+            body_sha256=fetched.sha256, last_polled_at=now, last_status="ok",
+            last_reason=report.reason, last_success_at=now, failing_since=None,
+            consecutive_failures=0,
+            **({"first_polled_at": now} if first_feed_poll else {}),
+            **({"last_new_article_at": now} if report.new else {}),
+        )
+        bot.alerter.resolve(f"feed:{feed.name}:failing", f"feed {feed.name} recovered",
+                            actor=Actor.POLLER, feed=feed.name)
+        log.info("polled: %s", report.reason, extra={"feed": feed.name})
+        return report
+
+    # -- helpers -----------------------------------------------------------------
+
+    def _record_quiet(self, feed: FeedConfig, now: datetime, status: str,
+                      reason: str) -> PollReport:
+        self.bot.store.update_feed(feed.name, feed.url, last_polled_at=now, last_status=status,
+                                   last_reason=reason, last_success_at=now,
+                                   failing_since=None, consecutive_failures=0)
+        log.debug("polled: %s", reason, extra={"feed": feed.name})
+        return PollReport(feed=feed.name, status=status, reason=reason)
+
+    def _record_failure(self, feed: FeedConfig, now: datetime, reason: str) -> PollReport:
+        store = self.bot.store
+        state = store.feed_state(feed.name)
+        failing_since = (state.failing_since if state and state.failing_since else now)
+        failures = (state.consecutive_failures if state else 0) + 1
+        store.update_feed(feed.name, feed.url, last_polled_at=now, last_status="error",
+                          last_reason=reason, failing_since=failing_since,
+                          consecutive_failures=failures)
+        log.warning("poll failed: %s", reason, extra={"feed": feed.name})
+        return PollReport(feed=feed.name, status="error", reason=reason)
+
+    def _walk_pages(
+        self, feed: FeedConfig, first_page: list[Article], now: datetime
+    ) -> tuple[list[Article], int, str]:
+        """Walk ``?paged=2..max_pages`` until a known article appears.
+
+        Returns the extra unknown articles, the number of pages read, and a note.
+        """
+        store = self.bot.store
+        seen_keys = {a.key for a in first_page}
+        found: list[Article] = []
+        pages = 1
+        ending = ""
+        reached_known = False
+        for page in range(2, feed.max_pages + 1):
+            try:
+                body = fetch_page(self.bot.http, feed.url, page)
+                if body is None:
+                    ending = f"page {page} does not exist (404)"
+                    break
+                articles = parse_feed(body, feed_name=feed.name, feed_url=feed.url).articles
+            except FeedError as exc:
+                ending = f"page {page} failed: {exc}"
+                break
+            pages = page
+            fresh = [a for a in articles if a.key not in seen_keys]
+            if not fresh:
+                # A site that ignores ?paged serves page 1 again: stop at once.
+                ending = f"page {page} brought nothing new"
+                break
+            seen_keys.update(a.key for a in fresh)
+            known = store.known_keys(a.key for a in fresh)
+            found.extend(a for a in fresh if a.key not in known)
+            if known:
+                reached_known = True
+                break
+        else:
+            ending = f"stopped at the bound of {feed.max_pages} pages"
+        if reached_known:
+            return found, pages, f"gap recovered: {len(found)} more articles from older pages"
+        count = len(first_page) + len(found)
+        note = (f"possible gap: {count} new articles and no known one found ({ending}); "
+                "older articles may have been missed")
+        store.add_event(at=now, actor=Actor.POLLER, kind="gap", feed=feed.name, reason=note,
+                        data={"new": count, "pages": pages})
+        log.warning(note, extra={"feed": feed.name})
+        return found, pages, note
+
+    def _handle(
+        self,
+        feed: FeedConfig,
+        article: Article,
+        now: datetime,
+        fresh_accounts: list[str],
+        backlog_keys: set[str],
+        report: PollReport,
+    ) -> None:
+        """Record one article and its posts, in one transaction; then render."""
+        bot = self.bot
+        store = bot.store
+        to_render: list[int] = []
+        with store.begin() as conn:
+            existing = store.article(article.key, conn=conn)
+            if existing is None:
+                article_id = store.insert_article(conn, article, now)
+                report.new += 1
+            else:
+                article_id, old = existing
+                article = article.with_feed(old.feed)
+                if self._record_edits(conn, article_id, old, article, now):
+                    to_render.extend(store.unpublished_post_ids(conn, article_id))
+                store.touch_article(conn, article_id, feed.name, now)
+            have = store.post_accounts(conn, article_id)
+            for account in feed.accounts:
+                if account in have:
+                    continue
+                status, reason = self._decide(feed, article, account,
+                                              first_run=account in fresh_accounts,
+                                              in_backlog=article.key in backlog_keys)
+                priority = priority_value(article, bot.config.schedule.priority)
+                post_id = store.create_post(
+                    conn, article_id=article_id, account=account, feed=feed.name,
+                    status=status, reason=reason, slug=article.slug, at=now,
+                    actor=Actor.POLLER, priority=priority)
+                report.post_ids.append(post_id)
+                if status == Status.QUEUED:
+                    report.queued += 1
+                if status in (Status.QUEUED, Status.PENDING_APPROVAL):
+                    to_render.append(post_id)
+        for post_id in to_render:
+            bot.render_post(post_id, actor=Actor.POLLER)
+
+    def _decide(self, feed: FeedConfig, article: Article, account: str, *, first_run: bool,
+                in_backlog: bool) -> tuple[Status, str]:
+        config = self.bot.config
+        if first_run and not in_backlog:
+            return Status.SEEN, (f"already in feed {feed.name} at its first poll"
+                                 " (recorded, not posted)")
+        if match := filter_match(article, feed):
+            return Status.FILTERED, f"filtered by {match}"
+        advertorial = self.bot.renderer.captions.advertorial_reason(article)
+        if advertorial and config.caption.advertorial == "skip":
+            return Status.SKIPPED, f"advertorial ({advertorial}); [caption] advertorial = skip"
+        if match := approval_match(article, config.schedule.approval):
+            return Status.PENDING_APPROVAL, f"needs approval: matches {match}"
+        if first_run:
+            return Status.QUEUED, f"backlog: one of the {feed.backlog} newest at the first poll"
+        return Status.QUEUED, f"new in feed {feed.name}"
+
+    def _record_edits(self, conn: sa.Connection, article_id: int, old: Article, new: Article,
+                      now: datetime) -> bool:
+        """Record a known article's edit as an event; True if anything changed."""
+        changes = []
+        if old.title != new.title:
+            changes.append(f"title {old.title!r} -> {new.title!r}")
+        if old.link != new.link:
+            changes.append(f"link {old.link} -> {new.link}")
+        if old.published != new.published:
+            changes.append(f"date {_iso(old.published)} -> {_iso(new.published)}")
+        if not changes:
+            return False
+        store = self.bot.store
+        store.update_article(conn, article_id, new, now)
+        reason = "article edited: " + "; ".join(changes)
+        for post_id in store.post_ids(conn, article_id):
+            store.add_event(conn, at=now, actor=Actor.POLLER, kind="edit", feed=new.feed,
+                            post_id=post_id, reason=reason, data={"key": new.key})
+        log.info(reason, extra={"feed": new.feed})
+        return True
+
+
+def _iso(value: datetime | None) -> str:
+    return value.isoformat() if value else "none"
+
+
+def _newest(articles: list[Article], n: int) -> list[Article]:
+    if n <= 0:
+        return []
+    indexed = list(enumerate(articles))
+    # Feed order is newest first; the date breaks ties and fixes feeds that are not.
+    indexed.sort(key=lambda pair: (pair[1].published is not None,
+                                   pair[1].published or datetime.min, -pair[0]), reverse=True)
+    return [a for _, a in indexed[:n]]
+
+
+def _oldest_first(articles: list[Article]) -> list[Article]:
+    indexed = list(enumerate(articles))
+    indexed.sort(key=lambda pair: (pair[1].published is None,
+                                   pair[1].published or datetime.min, -pair[0]))
+    return [a for _, a in indexed]
+

@@ -1,0 +1,464 @@
+"""Publishing: which post goes next, the upload, the error policy and exactly-once.
+
+Exactly once, across crashes, restarts and network faults:
+
+- a post is marked ``publishing`` (with the uploading process) before the upload;
+- after an ambiguous failure (a timeout or 5xx around configure) the post stays
+  ``publishing``; once a grace period has passed (a request in flight can land
+  seconds later) the publisher's ``find_published`` looks for it on the account:
+  found means ``posted``, not found means retry;
+- a ``publishing`` post left by a dead process is settled the same way;
+- stories are at most once: an ambiguous story is never retried.
+
+Errors by class (see bot.errors): ``Transient`` backs off and retries up to
+``max_attempts``, then ``failed``; ``RateLimited`` puts the account in cooldown;
+``SessionExpired`` and ``NeedsHuman`` stop the account and alert; ``PostRejected``
+fails that post.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bot.captions import link_with_utm
+from bot.errors import (
+    Ambiguous,
+    NeedsHuman,
+    PostRejected,
+    PublishError,
+    RateLimited,
+    SessionExpired,
+    Transient,
+)
+from bot.models import AccountState, Actor, Post, Status, StoryStatus
+from bot.policy import Bypass, Policy, is_expired, verdict
+from bot.publishers.base import PostFiles, Published
+from bot.rules import priority_match
+from bot.units import format_duration
+
+if TYPE_CHECKING:
+    from bot.core import Bot
+
+log = logging.getLogger(__name__)
+
+HOSTNAME = socket.gethostname()
+
+
+def process_tag() -> str:
+    """``host:pid`` of this process, recorded on a post while it uploads."""
+    return f"{HOSTNAME}:{os.getpid()}"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one post in a publish run."""
+
+    post_id: int
+    account: str
+    status: str
+    reason: str
+
+
+class Publishing:
+    """Publishes due posts for the configured accounts."""
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+        self.in_flight: set[int] = set()
+        self.rng = random.Random()
+
+    # -- choosing ----------------------------------------------------------------
+
+    def policy(self, account: str) -> Policy:
+        """The account's effective posting policy."""
+        return Policy.from_config(self.bot.config.schedule_for(account), self.bot.config.tz)
+
+    def posted_on(self, account: str) -> Callable[[date], int]:
+        """A counter of the account's posts per local calendar day."""
+        policy = self.policy(account)
+        cache: dict[date, int] = {}
+
+        def count(day: date) -> int:
+            if day not in cache:
+                start, end = policy.day_bounds(day)
+                cache[day] = self.bot.store.posted_count(account, start, end)
+            return cache[day]
+
+        return count
+
+    def account_block(self, account: str, now: datetime, *, actor: str) -> str | None:
+        """Why the account may not publish now (cooldown, stop), or None.
+
+        An expired cooldown is lifted here, with an event.
+        """
+        store = self.bot.store
+        record = store.account(account)
+        if record.state == AccountState.COOLDOWN:
+            if record.until is not None and record.until > now:
+                return f"cooldown until {record.until.astimezone(self.bot.config.tz):%Y-%m-%d %H:%M %Z}: {record.reason}"
+            store.set_account(account, now, state=AccountState.ACTIVE, until=None, reason="")
+            store.add_event(at=now, actor=actor, kind="account", account=account,
+                            from_status="cooldown", to_status="active",
+                            reason="cooldown ended")
+            self.bot.alerter.resolve(f"account:{account}:cooldown", "cooldown ended",
+                                     actor=actor, account=account)
+        elif record.state == AccountState.STOPPED:
+            return f"stopped: {record.reason}"
+        return None
+
+    def next_due(self, account: str, now: datetime, *, force: bool, actor: str) -> Post | None:
+        """The next post that may go out now, expiring stale ones on the way."""
+        store = self.bot.store
+        policy = self.policy(account)
+        rules = self.bot.config.schedule.priority
+        last = store.last_posted_at(account)
+        posted_on = self.posted_on(account)
+        for post in store.queued_posts(account):
+            if post.next_attempt_at is not None and post.next_attempt_at > now:
+                continue
+            if is_expired(post.published_at, post.created_at, now, policy.max_age):
+                store.transition(
+                    post.id, Status.EXPIRED, expect=[Status.QUEUED], actor=actor, at=now,
+                    reason=(f"older than max_age {format_duration(policy.max_age)} when its "
+                            f"turn came (published {_local(post.published_at, self.bot)})"))
+                continue
+            if force:
+                return post
+            bypass = Bypass()
+            if post.priority:
+                found = priority_match(store.article_by_id(post.article_id), rules)
+                if found:
+                    rule = found[1]
+                    bypass = Bypass(window=rule.bypass_window, min_gap=rule.bypass_min_gap,
+                                    cap=rule.bypass_cap)
+            decision = verdict(policy, now, last_posted_at=last, posted_on=posted_on,
+                               bypass=bypass)
+            if decision.ok:
+                return post
+        return None
+
+    # -- running -----------------------------------------------------------------
+
+    def publish_due(self, account: str | None = None, *, force: bool = False,
+                    actor: str = Actor.SCHEDULER, limit: int | None = None) -> list[Outcome]:
+        """Publish what is due now for one account or all; ``limit`` posts per account."""
+        names = [account] if account else [a.name for a in self.bot.config.accounts]
+        outcomes: list[Outcome] = []
+        for name in names:
+            outcomes.extend(self.publish_account(name, force=force, actor=actor, limit=limit))
+        return outcomes
+
+    def publish_account(self, account: str, *, force: bool = False,
+                        actor: str = Actor.SCHEDULER, limit: int | None = None) -> list[Outcome]:
+        """Settle leftovers, then publish the account's due posts while policy allows."""
+        self.bot.config.account(account)
+        self.recover(account, actor=actor)
+        outcomes: list[Outcome] = []
+        while limit is None or len(outcomes) < limit:
+            now = self.bot.clock()
+            block = self.account_block(account, now, actor=actor)
+            if block:
+                log.info("not publishing: %s", block, extra={"account": account})
+                break
+            post = self.next_due(account, now, force=force, actor=actor)
+            if post is None:
+                break
+            outcome = self.publish_post(post, actor=actor)
+            outcomes.append(outcome)
+            if outcome.status != Status.POSTED:
+                break
+        return outcomes
+
+    def publish_post(self, post: Post, *, actor: str) -> Outcome:
+        """Upload one queued post, then its story; apply the error policy."""
+        bot = self.bot
+        store = bot.store
+        post = bot.ensure_rendered(post, actor=actor)
+        if post.status != Status.QUEUED:
+            return Outcome(post.id, post.account, post.status, post.reason)
+        publisher = bot.publisher(post.account)
+        now = bot.clock()
+        if not store.transition(
+            post.id, Status.PUBLISHING, expect=[Status.QUEUED], actor=actor, at=now,
+            reason=f"uploading to {publisher.name} (attempt {post.attempts + 1})",
+            publishing_at=now, publishing_by=process_tag(), attempts=post.attempts + 1,
+            publisher=publisher.name,
+        ):
+            current = store.post(post.id)
+            return Outcome(post.id, post.account, current.status, "taken by another process")
+        post = store.post(post.id)
+        files = self.files(post)
+        self.in_flight.add(post.id)
+        try:
+            log.info("publishing %r", post.title, extra={"account": post.account,
+                                                          "post_id": post.id})
+            result = publisher.publish(files)
+        except Ambiguous as exc:
+            return self._ambiguous(post, exc, actor=actor)
+        except Transient as exc:
+            return self._transient(post, exc, actor=actor)
+        except RateLimited as exc:
+            self._cooldown(post.account, exc, actor=actor, post_id=post.id)
+            return self._requeue(post, f"account cooling down: {exc}", actor=actor)
+        except (SessionExpired, NeedsHuman) as exc:
+            self._stop(post.account, exc, actor=actor, post_id=post.id)
+            return self._requeue(post, f"account stopped: {exc}", actor=actor)
+        except PostRejected as exc:
+            return self._fail(post, f"rejected: {exc}", actor=actor, exc=exc)
+        finally:
+            self.in_flight.discard(post.id)
+        outcome = self._posted(post, result, actor=actor, reason=f"posted to {publisher.name}")
+        self.publish_story(store.post(post.id), actor=actor)
+        return outcome
+
+    def publish_story(self, post: Post, *, actor: str) -> None:
+        """Post the story card once; an ambiguous story is never retried."""
+        bot = self.bot
+        store = bot.store
+        if post.status != Status.POSTED or post.story_status != StoryStatus.PENDING:
+            return
+        if not post.story_path or not Path(post.story_path).is_file():
+            store.story_transition(post.id, StoryStatus.FAILED, expect=[StoryStatus.PENDING],
+                                   actor=actor, at=bot.clock(), reason="story card missing")
+            return
+        now = bot.clock()
+        if not store.story_transition(post.id, StoryStatus.PUBLISHING,
+                                      expect=[StoryStatus.PENDING], actor=actor, at=now,
+                                      reason="uploading story"):
+            return
+        publisher = bot.publisher(post.account)
+        try:
+            result = publisher.publish_story(self.files(post))
+        except Ambiguous as exc:
+            reason = f"story upload ambiguous, not retried (stories are at most once): {exc}"
+        except PublishError as exc:
+            if isinstance(exc, RateLimited):
+                self._cooldown(post.account, exc, actor=actor, post_id=post.id)
+            elif isinstance(exc, SessionExpired | NeedsHuman):
+                self._stop(post.account, exc, actor=actor, post_id=post.id)
+            reason = f"story failed: {type(exc).__name__}: {exc}"
+        else:
+            store.story_transition(post.id, StoryStatus.POSTED, expect=[StoryStatus.PUBLISHING],
+                                   actor=actor, at=bot.clock(), reason="story posted",
+                                   story_media_id=result.media_id,
+                                   story_posted_at=bot.clock())
+            return
+        log.warning(reason, extra={"account": post.account, "post_id": post.id})
+        store.story_transition(post.id, StoryStatus.FAILED, expect=[StoryStatus.PUBLISHING],
+                               actor=actor, at=bot.clock(), reason=reason)
+
+    # -- exactly once ------------------------------------------------------------
+
+    def recover(self, account: str | None = None, *, actor: str = Actor.STARTUP,
+                now_check: bool = False) -> list[Outcome]:
+        """Settle ``publishing`` posts that no live upload owns (the exactly-once check).
+
+        A post is checked only once the grace period has passed since it was marked,
+        unless ``now_check`` (a human's ``retry``) asks for it at once.
+        """
+        bot = self.bot
+        outcomes = []
+        for post in bot.store.posts_with_status(Status.PUBLISHING, account):
+            if post.id in self.in_flight or not self._stale(post, now_check=now_check):
+                continue
+            outcome = self.settle(post, actor=actor)
+            if outcome is not None:
+                outcomes.append(outcome)
+        for post in bot.store.posts_with_status(Status.POSTED, account):
+            if post.story_status == StoryStatus.PUBLISHING:
+                bot.store.story_transition(
+                    post.id, StoryStatus.FAILED, expect=[StoryStatus.PUBLISHING], actor=actor,
+                    at=bot.clock(),
+                    reason="story upload was interrupted; not retried (stories are at most once)")
+            elif post.story_status == StoryStatus.PENDING and self.account_block(
+                    post.account, bot.clock(), actor=actor) is None:
+                self.publish_story(post, actor=actor)
+        return outcomes
+
+    def settle(self, post: Post, *, actor: str) -> Outcome | None:
+        """Look for a ``publishing`` post on the account: posted if found, else retry."""
+        bot = self.bot
+        files = self.files(post)
+        try:
+            found = bot.publisher(post.account).find_published(files)
+        except PublishError as exc:
+            log.warning("exactly-once check failed, will try again: %s", exc,
+                        extra={"account": post.account, "post_id": post.id})
+            return None
+        if found is not None:
+            return self._posted(post, found, actor=actor,
+                                reason="found on the account after an interrupted upload")
+        if post.attempts >= bot.config.publish.max_attempts:
+            return self._fail(post, f"not found on the account after {post.attempts} "
+                              "interrupted attempts; giving up", actor=actor, exc=None)
+        now = bot.clock()
+        bot.store.transition(post.id, Status.QUEUED, expect=[Status.PUBLISHING], actor=actor,
+                             at=now, next_attempt_at=now, publishing_by=None,
+                             reason="not found on the account after an interrupted upload; "
+                                    "will retry")
+        return Outcome(post.id, post.account, Status.QUEUED, "retry after interrupted upload")
+
+    def _stale(self, post: Post, *, now_check: bool) -> bool:
+        now = self.bot.clock()
+        cfg = self.bot.config.publish
+        marked = post.publishing_at or post.updated_at
+        if post.publishing_by and not now_check:
+            host, _, pid = post.publishing_by.rpartition(":")
+            alive = host == HOSTNAME and pid.isdigit() and _pid_alive(int(pid))
+            ours = pid == str(os.getpid()) and host == HOSTNAME
+            # Never settle a post another live process is still uploading; a reused pid
+            # or a process on another host is bounded by the call timeout instead.
+            limit = cfg.publishing_grace + 2 * cfg.call_timeout + cfg.stop_timeout
+            if (alive and not ours) or host != HOSTNAME:
+                return now - marked >= limit
+        if now_check:
+            return True
+        return now - marked >= cfg.publishing_grace
+
+    # -- outcomes ----------------------------------------------------------------
+
+    def _posted(self, post: Post, result: Published, *, actor: str, reason: str) -> Outcome:
+        bot = self.bot
+        now = bot.clock()
+        bot.store.transition(post.id, Status.POSTED, expect=[Status.PUBLISHING], actor=actor,
+                             at=now, reason=reason, posted_at=now, media_id=result.media_id,
+                             shortcode=result.shortcode, permalink=result.permalink,
+                             next_attempt_at=None, publishing_by=None,
+                             data={"media_id": result.media_id, "permalink": result.permalink})
+        log.info("posted: %s", result.permalink, extra={"account": post.account,
+                                                         "post_id": post.id})
+        bot.alerter.resolve(f"account:{post.account}:idle", "account posted again",
+                            actor=actor, account=post.account)
+        return Outcome(post.id, post.account, Status.POSTED, reason)
+
+    def _ambiguous(self, post: Post, exc: Ambiguous, *, actor: str) -> Outcome:
+        bot = self.bot
+        now = bot.clock()
+        reason = (f"upload outcome unknown ({type(exc).__name__}: {exc}); the account will "
+                  f"be checked after {format_duration(bot.config.publish.publishing_grace)}")
+        # Stay in publishing, owned by no one: recover() checks the account once the
+        # grace period has passed, so a late-landing request is found, not duplicated.
+        bot.store.transition(post.id, Status.PUBLISHING, expect=[Status.PUBLISHING],
+                             actor=actor, at=now, reason=reason, publishing_at=now,
+                             publishing_by=None, data={"error": type(exc).__name__})
+        log.warning(reason, extra={"account": post.account, "post_id": post.id})
+        return Outcome(post.id, post.account, Status.PUBLISHING, reason)
+
+    def _transient(self, post: Post, exc: Transient, *, actor: str) -> Outcome:
+        cfg = self.bot.config.publish
+        if post.attempts >= cfg.max_attempts:
+            return self._fail(post, f"gave up after {post.attempts} attempts: "
+                              f"{type(exc).__name__}: {exc}", actor=actor, exc=exc)
+        delay = self.backoff(post.attempts)
+        now = self.bot.clock()
+        reason = (f"attempt {post.attempts} failed ({exc}); retrying in "
+                  f"{format_duration(delay)}")
+        self.bot.store.transition(post.id, Status.QUEUED, expect=[Status.PUBLISHING],
+                                  actor=actor, at=now, reason=reason, publishing_by=None,
+                                  next_attempt_at=now + delay,
+                                  data={"error": type(exc).__name__})
+        log.warning(reason, extra={"account": post.account, "post_id": post.id})
+        return Outcome(post.id, post.account, Status.QUEUED, reason)
+
+    def backoff(self, attempts: int) -> timedelta:
+        """Exponential backoff with full jitter, capped."""
+        cfg = self.bot.config.publish
+        base = cfg.retry_backoff.total_seconds() * (2 ** max(attempts - 1, 0))
+        capped = min(base, cfg.retry_backoff_max.total_seconds())
+        return timedelta(seconds=round(capped / 2 + self.rng.uniform(0, capped / 2)))
+
+    def _requeue(self, post: Post, reason: str, *, actor: str) -> Outcome:
+        now = self.bot.clock()
+        self.bot.store.transition(post.id, Status.QUEUED, expect=[Status.PUBLISHING],
+                                  actor=actor, at=now, reason=reason, publishing_by=None,
+                                  attempts=max(post.attempts - 1, 0))
+        return Outcome(post.id, post.account, Status.QUEUED, reason)
+
+    def _fail(self, post: Post, reason: str, *, actor: str,
+              exc: BaseException | None) -> Outcome:
+        bot = self.bot
+        now = bot.clock()
+        bot.store.transition(post.id, Status.FAILED, expect=[Status.PUBLISHING, Status.QUEUED],
+                             actor=actor, at=now, reason=reason, publishing_by=None,
+                             data={"error": type(exc).__name__} if exc else None)
+        bot.alerter.alert(f"post:{post.id}:failed", f"post {post.id} failed: {reason}",
+                          actor=actor, account=post.account, post_id=post.id)
+        return Outcome(post.id, post.account, Status.FAILED, reason)
+
+    def _cooldown(self, account: str, exc: RateLimited, *, actor: str, post_id: int) -> None:
+        bot = self.bot
+        now = bot.clock()
+        length = exc.cooldown or bot.config.publish.cooldown
+        until = now + length
+        reason = f"{type(exc).__name__}: {exc}"
+        bot.store.set_account(account, now, state=AccountState.COOLDOWN, until=until,
+                              reason=reason)
+        bot.store.add_event(at=now, actor=actor, kind="account", account=account,
+                            post_id=post_id, from_status="active", to_status="cooldown",
+                            reason=f"cooldown for {format_duration(length)}: {reason}")
+        bot.alerter.alert(f"account:{account}:cooldown",
+                          f"account {account} rate-limited; cooling down until "
+                          f"{_local(until, bot)}: {reason}", actor=actor, account=account)
+
+    def _stop(self, account: str, exc: PublishError, *, actor: str, post_id: int) -> None:
+        bot = self.bot
+        now = bot.clock()
+        reason = f"{type(exc).__name__}: {exc}; run `bot login --account {account}`"
+        bot.store.set_account(account, now, state=AccountState.STOPPED, until=None,
+                              reason=reason)
+        bot.store.add_event(at=now, actor=actor, kind="account", account=account,
+                            post_id=post_id, to_status="stopped", reason=reason)
+        bot.alerter.alert(f"account:{account}:stopped",
+                          f"account {account} stopped, a human is needed: {reason}",
+                          actor=actor, account=account)
+
+    # -- files -------------------------------------------------------------------
+
+    def files(self, post: Post) -> PostFiles:
+        """What the publisher needs for this post."""
+        bot = self.bot
+        article = bot.store.article_by_id(post.article_id)
+        link = link_with_utm(article.link, bot.config.caption.utm)
+        return PostFiles(
+            post_id=post.id,
+            basename=post.basename,
+            card=Path(post.card_path or ""),
+            caption=post.caption or "",
+            alt_text=post.alt_text or "",
+            link=link,
+            article_link=article.link,
+            story=Path(post.story_path) if post.story_path else None,
+            metadata={
+                "article_key": post.article_key,
+                "title": article.title,
+                "account": post.account,
+                "feed": post.feed,
+                "category": article.category,
+                "published": article.published.isoformat() if article.published else None,
+                "alt_text": post.alt_text,
+            },
+        )
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _local(moment: datetime | None, bot: Bot) -> str:
+    if moment is None:
+        return "unknown"
+    return moment.astimezone(bot.config.tz).strftime("%Y-%m-%d %H:%M %Z")
