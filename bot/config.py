@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -140,8 +141,8 @@ class FeedConfig(Section):
     @field_validator("poll_every")
     @classmethod
     def _poll_every(cls, value: timedelta) -> timedelta:
-        if value < timedelta(seconds=30):
-            raise ValueError("must be at least 30s, so the site is not hammered")
+        if value < timedelta(seconds=5):
+            raise ValueError("must be at least 5s")
         return value
 
     @field_validator("cron")
@@ -239,12 +240,47 @@ class FetchConfig(Section):
     allow_private_addresses: bool = False
 
 
-class CardFonts(Section):
-    """Font files for the card; unset means the Plus Jakarta Sans shipped in assets/fonts."""
+def _font_file(path: Path) -> Path:
+    from PIL import ImageFont  # Pillow is heavy; only configs that name a font pay for it
 
-    headline: ExistingFile | None = None
-    label: ExistingFile | None = None
-    body: ExistingFile | None = None
+    try:
+        ImageFont.truetype(str(path), 20)
+    except OSError as exc:
+        raise ValueError(f"not a font file Pillow can read: {path} ({exc})") from None
+    return path
+
+
+def _logo_file(path: Path) -> Path:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path, formats=("PNG", "WEBP", "JPEG")) as image:
+            width, height = image.size
+            image.load()
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as exc:
+        raise ValueError(f"not a PNG, WebP or JPEG image Pillow can read: {path} ({exc})") from None
+    if width * height > 25_000_000:
+        raise ValueError(f"logo too large: {width}×{height} px (use a PNG under 25 MP)")
+    return path
+
+
+FontFile = Annotated[Path, BeforeValidator(_existing_file), AfterValidator(_font_file)]
+LogoFile = Annotated[Path, BeforeValidator(_existing_file), AfterValidator(_logo_file)]
+
+
+class CardFonts(Section):
+    """Font files for the card; unset means the Plus Jakarta Sans shipped in assets/fonts.
+
+    A variable font is set to the role's weight on its ``wght`` axis; a static font
+    ignores the weight.
+    """
+
+    headline: FontFile | None = None
+    label: FontFile | None = None
+    body: FontFile | None = None
+    headline_weight: int = Field(default=800, ge=1, le=1000)
+    label_weight: int = Field(default=700, ge=1, le=1000)
+    body_weight: int = Field(default=500, ge=1, le=1000)
 
 
 class CardConfig(Section):
@@ -253,11 +289,22 @@ class CardConfig(Section):
     layout: Literal["overlay", "split"] = "overlay"
     accent: Colour = "#E30613"
     category_accents: dict[str, Colour] = {"Advertorial": "#6B7280"}
-    logo: ExistingFile | None = None
+    background: Colour = "#0F1B2D"
+    logo: LogoFile | None = None
     fonts: CardFonts = CardFonts()
     show_date: bool = True
     show_category: bool = True
+    story_cta: str = Field(default="Baca selengkapnya", max_length=40)
     quality: int = Field(default=88, ge=60, le=95)
+
+    def accent_for(self, category: str | None) -> str:
+        """The accent colour for a category: its own (matched case-insensitively) or the default."""
+        if category:
+            wanted = category.casefold()
+            for name, colour in self.category_accents.items():
+                if name.casefold() == wanted:
+                    return colour
+        return self.accent
 
 
 DEFAULT_CAPTION_TEMPLATE = (

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cached_property
@@ -58,6 +59,9 @@ class Bot:
         self.clock = clock
         self.store = store or Store.for_data_dir(data_dir)
         self._publishers: dict[str, Publisher] = dict(publishers or {})
+        # FreeType faces are not thread-safe, and the daemon polls feeds in parallel.
+        self._render_lock = threading.Lock()
+        self._publisher_lock = threading.Lock()
 
     @classmethod
     def from_env(cls, config_path: str | os.PathLike[str] | None = None,
@@ -103,13 +107,14 @@ class Bot:
 
     def publisher(self, account: str) -> Publisher:
         """The account's publisher (created once)."""
-        if account not in self._publishers:
-            from bot.publishers import make_publisher
+        with self._publisher_lock:
+            if account not in self._publishers:
+                from bot.publishers import make_publisher
 
-            self._publishers[account] = make_publisher(
-                self.config.account(account), config=self.config, store=self.store,
-                data_dir=self.data_dir, clock=self.clock)
-        return self._publishers[account]
+                self._publishers[account] = make_publisher(
+                    self.config.account(account), config=self.config, store=self.store,
+                    data_dir=self.data_dir, clock=self.clock)
+            return self._publishers[account]
 
     # -- operations --------------------------------------------------------------
 
@@ -134,8 +139,9 @@ class Bot:
         account = self.config.account(post.account)
         now = self.clock()
         try:
-            rendered = self.renderer.render(article, out_dir=self.data_dir / "cards",
-                                            basename=post.basename, story=account.story)
+            with self._render_lock:
+                rendered = self.renderer.render(article, out_dir=self.data_dir / "cards",
+                                                basename=post.basename, story=account.story)
         except PreflightError as exc:
             store.transition(post_id, Status.FAILED,
                              expect=[Status.QUEUED, Status.PENDING_APPROVAL],

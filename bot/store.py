@@ -231,8 +231,8 @@ class Store:
                 feeds.update().where(feeds.c.name == name).values(url=url, **values)
             ).rowcount
             if not updated:
-                conn.execute(feeds.insert().values(
-                    name=name, url=url, consecutive_failures=0, **values))
+                values.setdefault("consecutive_failures", 0)
+                conn.execute(feeds.insert().values(name=name, url=url, **values))
 
     def started_accounts(self, feed: str) -> set[str]:
         """Accounts whose first poll of ``feed`` is done."""

@@ -1,0 +1,122 @@
+"""``bot check``: validate everything the bot depends on, one line per check."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from bot.articles import Article
+from bot.config import Config
+from bot.errors import BotError
+from bot.feeds import fetch_feed, parse_feed
+from bot.http import HttpClient
+from bot.policy import Policy
+from bot.store import Store, database_url
+
+Level = Literal["ok", "warn", "fail"]
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One line of ``bot check``."""
+
+    name: str
+    level: Level
+    message: str
+
+
+def _safe_url(url: str) -> str:
+    # Never print a database password.
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def run_checks(config: Config, data_dir: Path) -> list[CheckResult]:
+    """Run every check; never raises for a failed check."""
+    results = [CheckResult("config", "ok",
+                           f"{len(config.feeds)} feed(s), {len(config.accounts)} account(s), "
+                           f"timezone {config.timezone}")]
+    if os.environ.get("BOT_INSTAGRAM_API"):
+        results.append(CheckResult(
+            "instagram-api", "warn",
+            f"BOT_INSTAGRAM_API is set ({os.environ['BOT_INSTAGRAM_API']}): every Instagram "
+            "request goes to that test emulator, not to Instagram"))
+    for account in config.accounts:
+        policy = Policy.from_config(config.schedule_for(account.name), config.tz)
+        if problem := policy.never_posts():
+            results.append(CheckResult(f"schedule {account.name}", "warn",
+                                       f"this account can never post: {problem}"))
+    http = HttpClient(config.fetch)
+    try:
+        results.append(_check_render(config, data_dir, http))
+        store = None
+        try:
+            store = Store.open(database_url(data_dir))
+            results.append(CheckResult("store", "ok", _safe_url(database_url(data_dir))))
+        except BotError as exc:
+            results.append(CheckResult("store", "fail", str(exc)))
+        for feed in config.feeds:
+            try:
+                fetched = fetch_feed(http, feed.url)
+                parsed = parse_feed(fetched.body, feed_name=feed.name, feed_url=feed.url)
+                note = f"; {parsed.bozo_reason}" if parsed.bozo_reason else ""
+                results.append(CheckResult(f"feed {feed.name}", "ok",
+                                           f"{len(parsed.articles)} entries{note}"))
+            except BotError as exc:
+                results.append(CheckResult(f"feed {feed.name}", "fail", str(exc)))
+        if store is not None:
+            results.extend(_check_accounts(config, data_dir, store))
+            store.close()
+    finally:
+        http.close()
+    return results
+
+
+def _check_render(config: Config, data_dir: Path, http: HttpClient) -> CheckResult:
+    from bot.cards import CardRenderer
+    from bot.captions import CaptionWriter
+
+    sample = Article(key="check#0", feed="check", link=config.site.url + "/?p=0",
+                     title="Uji coba kartu: “kutipan”, tanda pisah – dan elipsis…",
+                     categories=("Berita",))
+    try:
+        started = time.perf_counter()
+        card = CardRenderer(config.card, config.site, config.tz).render(sample, None)
+        card.to_jpeg()
+        CaptionWriter(config).write(sample)
+        elapsed = (time.perf_counter() - started) * 1000
+    except (BotError, OSError) as exc:
+        return CheckResult("card", "fail", f"cannot render a card: {exc}")
+    return CheckResult("card", "ok", f"fonts load; sample card rendered in {elapsed:.0f} ms")
+
+
+def _check_accounts(config: Config, data_dir: Path, store: Store) -> list[CheckResult]:
+    from datetime import UTC, datetime
+
+    from bot.publishers import make_publisher
+
+    results: list[CheckResult] = []
+    now = datetime.now(UTC)
+    for account in config.accounts:
+        name = f"account {account.name}"
+        record = store.account(account.name)
+        if record.state == "stopped":
+            results.append(CheckResult(name, "warn", f"stopped: {record.reason}"))
+        elif record.state == "cooldown" and record.until and record.until > now:
+            until = record.until.astimezone(config.tz).strftime("%Y-%m-%d %H:%M %Z")
+            results.append(CheckResult(name, "warn", f"cooldown until {until}: {record.reason}"))
+        try:
+            publisher = make_publisher(account, config=config, store=store, data_dir=data_dir,
+                                       clock=lambda: datetime.now(UTC))
+            try:
+                results.append(CheckResult(name, "ok",
+                                           f"{account.publisher}: {publisher.check()}"))
+            finally:
+                publisher.close()
+        except BotError as exc:
+            results.append(CheckResult(name, "fail", f"{account.publisher}: {exc}"))
+    return results

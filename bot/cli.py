@@ -1,0 +1,473 @@
+"""The ``bot`` command line: parses arguments, builds the core, calls it, reports.
+
+Exit codes: 0 ok (feed or post failures are recorded, not fatal); 2 bad usage or
+configuration; 1 the bot could not do its job (e.g. the store is unavailable).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, time
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from bot import __version__
+from bot.config import Config, load_config
+from bot.core import Bot, data_dir_from_env
+from bot.errors import BotError, ConfigError, InvalidAction, NotFound
+from bot.logs import setup_logging
+from bot.models import Actor, Post, Status
+from bot.store import PostFilter
+
+log = logging.getLogger("bot.cli")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+LOG_FIELDS = [
+    "id", "feed", "account", "article_key", "title", "link", "status", "reason",
+    "created_at", "posted_at", "attempts", "next_attempt_at", "permalink", "media_id",
+    "shortcode", "card_path", "story_path", "story_status", "caption", "alt_text",
+    "render_notes",
+]
+
+
+class Failure(click.ClickException):
+    """A ClickException with the bot's exit code."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+@contextmanager
+def errors_to_exit_codes() -> Iterator[None]:
+    """Turn the core's exceptions into messages and exit codes."""
+    try:
+        yield
+    except ConfigError as exc:
+        raise Failure(str(exc), 2) from exc
+    except (NotFound, InvalidAction) as exc:
+        raise Failure(str(exc), 2) from exc
+    except BotError as exc:
+        raise Failure(str(exc), 1) from exc
+
+
+class State:
+    """Global options, and the config and core built from them on first use."""
+
+    def __init__(self, config_path: str | None, log_format: str | None, verbose: int) -> None:
+        self.config_path = config_path
+        self.log_format = log_format
+        self.verbose = verbose
+        self._config: Config | None = None
+        self._bot: Bot | None = None
+
+    @property
+    def config(self) -> Config:
+        """The validated config (exit 2 on a problem)."""
+        if self._config is None:
+            with errors_to_exit_codes():
+                self._config = load_config(self.config_path)
+            level = "DEBUG" if self.verbose > 0 else None
+            setup_logging(tz=self._config.tz, fmt=self.log_format, level=level)
+        return self._config
+
+    @property
+    def bot(self) -> Bot:
+        """The core over the store in ``BOT_DATA_DIR``."""
+        if self._bot is None:
+            config = self.config
+            with errors_to_exit_codes():
+                self._bot = Bot(config, data_dir=data_dir_from_env())
+        return self._bot
+
+    def close(self) -> None:
+        """Close the core, if it was built."""
+        if self._bot is not None:
+            self._bot.close()
+
+
+pass_state = click.make_pass_decorator(State)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--config", "config_path", metavar="PATH", envvar="BOT_CONFIG",
+              help="Config file (env BOT_CONFIG; default config/bot.toml).")
+@click.option("--log-format", type=click.Choice(["human", "json"]), envvar="BOT_LOG_FORMAT",
+              help="Log line format on stderr (env BOT_LOG_FORMAT).")
+@click.option("-v", "--verbose", count=True, help="Debug logging (or env BOT_LOG_LEVEL).")
+@click.version_option(__version__, prog_name="bot")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None, log_format: str | None,
+        verbose: int) -> None:
+    """Editorial Kaltim news-to-Instagram bot.
+
+    The data dir (SQLite store, cards, outbox) is env BOT_DATA_DIR, default ./var.
+
+    \b
+    Example:
+        bot run --once        # poll every feed, publish what is due, exit
+        bot log --limit 20    # the post log
+    """
+    state = State(config_path, log_format, verbose)
+    ctx.obj = state
+    ctx.call_on_close(state.close)
+
+
+def main() -> NoReturn:
+    """Console-script entry point."""
+    cli.main(prog_name="bot")
+    raise SystemExit(0)  # pragma: no cover - click exits itself
+
+
+# -- run, poll, publish ---------------------------------------------------------
+
+
+@cli.command()
+@click.option("--once", is_flag=True, help="Poll every feed, publish what is due now, exit.")
+@pass_state
+def run(state: State, once: bool) -> None:
+    """Run the daemon: poll feeds and publish on schedule until SIGTERM/SIGINT.
+
+    \b
+    Example:
+        bot run             # the Procfile's worker
+        bot run --once      # one poll and publish round, e.g. from cron
+    """
+    bot = state.bot
+    with errors_to_exit_codes():
+        if once:
+            bot.recover()
+            _report_polls(bot.poll())
+            _report_outcomes(bot.publish(actor=Actor.SCHEDULER))
+            return
+        from bot.scheduler import Daemon
+
+        Daemon(bot).run()
+
+
+@cli.command()
+@click.option("--feed", metavar="NAME", help="Poll only this feed.")
+@pass_state
+def poll(state: State, feed: str | None) -> None:
+    """Poll feeds; record new articles and render their posts (publishes nothing).
+
+    \b
+    Example:
+        bot poll --feed utama
+    """
+    with errors_to_exit_codes():
+        _report_polls(state.bot.poll(feed))
+
+
+@cli.command()
+@click.option("--account", metavar="NAME", help="Publish only for this account.")
+@click.option("--force", is_flag=True,
+              help="Ignore windows, quiet days, min_gap and daily_cap (never cooldowns, "
+                   "stops, or expired/filtered/pending posts).")
+@pass_state
+def publish(state: State, account: str | None, force: bool) -> None:
+    """Publish the posts that are due now.
+
+    \b
+    Example:
+        bot publish --account editorialkaltim --force
+    """
+    with errors_to_exit_codes():
+        if account:
+            state.config.account(account)
+        _report_outcomes(state.bot.publish(account, force=force, actor=Actor.CLI))
+
+
+def _report_polls(reports: list[Any]) -> None:
+    for report in reports:
+        click.echo(f"{report.feed}: {report.status}: {report.reason}")
+
+
+def _report_outcomes(outcomes: list[Any]) -> None:
+    if not outcomes:
+        click.echo("nothing published")
+    for outcome in outcomes:
+        click.echo(f"post {outcome.post_id} ({outcome.account}): {outcome.status}: "
+                   f"{outcome.reason}")
+
+
+# -- preview ----------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("url", required=False)
+@click.option("--latest", type=int, is_flag=False, flag_value=1, default=None, metavar="[N]",
+              help="Render the N newest articles of the feed (default 1).")
+@click.option("--feed", metavar="NAME", help="Feed to read (default: the first feed).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("preview"), show_default=True, help="Folder for the files.")
+@click.option("--sheet", is_flag=True, help="Also write a contact sheet PNG of the cards.")
+@pass_state
+def preview(state: State, url: str | None, latest: int | None, feed: str | None,
+            out_dir: Path, sheet: bool) -> None:
+    """Render card, story card, caption and alt text without posting or touching the store.
+
+    Reads the feed live. Files are named as in the outbox, with "preview" for the id.
+
+    \b
+    Example:
+        bot preview --latest 9 --sheet --out preview/
+        bot preview https://editorialkaltim.com/2024/10/28/jelang-pilkada-2024/
+    """
+    from bot.preview import preview_articles
+
+    if (url is None) == (latest is None):
+        raise click.UsageError("give either an article URL or --latest [N]")
+    if latest is not None and latest < 1:
+        raise click.UsageError("--latest takes a number of articles, 1 or more")
+    config = state.config
+    with errors_to_exit_codes():
+        result = preview_articles(config, data_dir_from_env(), url=url, latest=latest,
+                                  feed=feed, out_dir=out_dir, sheet=sheet)
+    for item in result.items:
+        click.echo(f"{item.card}  {item.headline}")
+        if item.notes:
+            click.echo(f"    note: {item.notes}")
+    if result.sheet:
+        click.echo(f"contact sheet: {result.sheet}")
+
+
+# -- the post log ----------------------------------------------------------------
+
+
+def _parse_since(value: str | None, config: Config) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not a date; use YYYY-MM-DD or an ISO 8601 time",
+            param_hint="--since") from None
+    if parsed.tzinfo is None:
+        if len(value) <= 10:
+            parsed = datetime.combine(parsed.date(), time(0))
+        parsed = parsed.replace(tzinfo=config.tz)
+    return parsed
+
+
+def post_to_dict(post: Post, config: Config) -> dict[str, Any]:
+    """A post as the JSON/CSV log shows it; times carry the configured zone's offset."""
+    data: dict[str, Any] = {}
+    for name in LOG_FIELDS:
+        value = post.article_key if name == "article_key" else getattr(post, name)
+        if isinstance(value, datetime):
+            value = value.astimezone(config.tz).isoformat()
+        elif hasattr(value, "value"):
+            value = value.value
+        data[name] = value
+    return data
+
+
+@cli.command(name="log")
+@click.option("--status", "statuses", multiple=True,
+              type=click.Choice([s.value for s in Status]), help="Only these statuses.")
+@click.option("--feed", metavar="F", help="Only posts from this feed.")
+@click.option("--account", metavar="A", help="Only posts for this account.")
+@click.option("--since", metavar="DATE", help="Only posts created since DATE (local time).")
+@click.option("--limit", type=click.IntRange(min=0), default=50, show_default=True,
+              help="At most N posts (0 = all).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
+              show_default=True)
+@pass_state
+def log_command(state: State, statuses: tuple[str, ...], feed: str | None,
+                account: str | None, since: str | None, limit: int, fmt: str) -> None:
+    """Show the post log, newest first.
+
+    \b
+    Example:
+        bot log --status failed --since 2026-11-01
+        bot log --format json --limit 0 > posts.json
+    """
+    config = state.config
+    filters = PostFilter(status=statuses, feed=feed, account=account,
+                         since=_parse_since(since, config), limit=limit or None)
+    with errors_to_exit_codes():
+        posts = state.bot.posts(filters)
+    rows = [post_to_dict(p, config) for p in posts]
+    if fmt == "json":
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+    elif fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=LOG_FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+        click.echo(buffer.getvalue(), nl=False)
+    else:
+        _echo_table(posts, config)
+
+
+def _echo_table(posts: list[Post], config: Config) -> None:
+    if not posts:
+        click.echo("no posts")
+        return
+    header = f"{'ID':>5}  {'STATUS':<16} {'ACCOUNT':<16} {'CREATED':<16}  TITLE / REASON"
+    click.echo(header)
+    for post in posts:
+        created = post.created_at.astimezone(config.tz).strftime("%Y-%m-%d %H:%M")
+        click.echo(f"{post.id:>5}  {post.status.value:<16} {post.account[:16]:<16} "
+                   f"{created:<16}  {_cut(post.title, 70)}")
+        if post.reason:
+            click.echo(f"{'':>5}  {'':<16} {'':<16} {'':<16}  ↳ {_cut(post.reason, 68)}")
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+@cli.command()
+@click.argument("post_id", type=int)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@pass_state
+def show(state: State, post_id: int, fmt: str) -> None:
+    """Show one post: its files, caption, and event timeline.
+
+    \b
+    Example:
+        bot show 42
+    """
+    config = state.config
+    with errors_to_exit_codes():
+        post = state.bot.post(post_id)
+        events = state.bot.timeline(post_id)
+    data = post_to_dict(post, config)
+    if fmt == "json":
+        data["events"] = [
+            {"at": e.at.astimezone(config.tz).isoformat(), "actor": e.actor, "kind": e.kind,
+             "from": e.from_status, "to": e.to_status, "reason": e.reason}
+            for e in events]
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"Post {post.id}: {post.title}")
+    for name in ("status", "reason", "account", "feed", "article_key", "link", "attempts",
+                 "created_at", "posted_at", "permalink", "card_path", "story_path",
+                 "story_status", "render_notes"):
+        if data.get(name) not in (None, ""):
+            click.echo(f"  {name + ':':<14}{data[name]}")
+    if post.caption:
+        click.echo("\nCaption:\n" + _indent(post.caption))
+    if post.alt_text:
+        click.echo("\nAlt text:\n" + _indent(post.alt_text))
+    click.echo("\nTimeline:")
+    for event in events:
+        when = event.at.astimezone(config.tz).strftime("%Y-%m-%d %H:%M:%S %Z")
+        change = (f"{event.from_status or '-'} -> {event.to_status}"
+                  if event.to_status else event.kind)
+        click.echo(f"  {when}  {event.actor:<10} {change:<28} {event.reason}")
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  " + line for line in text.splitlines())
+
+
+# -- human actions ----------------------------------------------------------------
+
+
+def _action(name: str, method: str, doc: str) -> None:
+    @cli.command(name=name, help=doc)
+    @click.argument("post_id", type=int)
+    @click.option("--reason", default="", metavar="TEXT", help="Why, for the event log.")
+    @pass_state
+    def command(state: State, post_id: int, reason: str) -> None:
+        actor = f"cli:{os.environ.get('USER') or 'admin'}"
+        with errors_to_exit_codes():
+            post = getattr(state.bot, method)(post_id, reason=reason, actor=actor)
+        click.echo(f"post {post.id}: {post.status.value}: {post.reason}")
+
+
+_action("approve", "approve", """Release a pending_approval post into the queue.
+
+    \b
+    Example:
+        bot approve 42 --reason "checked with the editor"
+    """)
+_action("retry", "retry", """Make a failed or queued post due now, clearing its backoff.
+
+    On a publishing post it first checks the account (exactly-once check).
+
+    \b
+    Example:
+        bot retry 42 --reason "image fixed"
+    """)
+_action("skip", "skip", """Drop a post so it never goes out.
+
+    \b
+    Example:
+        bot skip 42 --reason "duplicate story"
+    """)
+
+
+# -- check and status ---------------------------------------------------------------
+
+
+@cli.command()
+@pass_state
+def check(state: State) -> None:
+    """Validate config, fonts, store, feed reachability and Instagram sessions.
+
+    Exits 1 when a check fails, 2 when the config itself is invalid.
+
+    \b
+    Example:
+        bot check
+    """
+    from bot.checks import run_checks
+
+    config = state.config
+    results = run_checks(config, data_dir_from_env())
+    failed = False
+    for result in results:
+        click.echo(f"{result.level.upper():<5} {result.name}: {result.message}")
+        failed = failed or result.level == "fail"
+    if failed:
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+@pass_state
+def status(state: State, fmt: str) -> None:
+    """Show next poll per feed and, per account, state, next slot, queue and posts today.
+
+    \b
+    Example:
+        bot status --format json
+    """
+    from bot.status import collect_status
+
+    with errors_to_exit_codes():
+        data = collect_status(state.bot)
+    if fmt == "json":
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    click.echo("Feeds:")
+    for feed in data["feeds"]:
+        click.echo(f"  {feed['name']:<16} next poll {feed['next_poll'] or '-'}; last "
+                   f"{feed['last_status'] or 'never polled'}: {feed['last_reason'] or ''}")
+    click.echo("Accounts:")
+    for acc in data["accounts"]:
+        state_text = acc["state"] + (f" until {acc['until']}" if acc["until"] else "")
+        if acc["reason"]:
+            state_text += f" ({acc['reason']})"
+        click.echo(f"  {acc['name']:<16} {state_text}; next slot {acc['next_slot'] or '-'}; "
+                   f"queued {acc['queued']}; posted today {acc['posted_today']}/"
+                   f"{acc['daily_cap']}")
+    for alert in data.get("alerts", []):
+        click.echo(f"ALERT {alert['message']} (since {alert['since']})")

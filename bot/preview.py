@@ -1,0 +1,122 @@
+"""``bot preview``: render posts for articles straight from the live feed.
+
+Nothing is posted and the store is not touched; files go to ``--out`` and are named as
+in the outbox, with ``preview`` for the post id.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.articles import Article, normalise_link
+from bot.config import Config, FeedConfig
+from bot.errors import NotFound, PreflightError
+from bot.feeds import fetch_feed, fetch_page, parse_feed
+from bot.http import HttpClient
+from bot.preflight import check_post
+from bot.rendering import Renderer
+
+
+@dataclass(frozen=True)
+class PreviewItem:
+    """The files written for one article."""
+
+    card: Path
+    story: Path | None
+    caption: Path
+    alt_text: Path
+    headline: str
+    notes: str = ""
+
+
+@dataclass
+class PreviewResult:
+    """Everything ``bot preview`` wrote."""
+
+    items: list[PreviewItem] = field(default_factory=list)
+    sheet: Path | None = None
+
+
+def find_articles(http: HttpClient, feed: FeedConfig, *, url: str | None,
+                  latest: int | None) -> list[Article]:
+    """The article at ``url``, or the ``latest`` newest, reading pages as needed."""
+    fetched = fetch_feed(http, feed.url)
+    articles = parse_feed(fetched.body, feed_name=feed.name, feed_url=feed.url).articles
+    wanted = normalise_link(url) if url else None
+    page = 1
+    while True:
+        if wanted is not None:
+            for article in articles:
+                if wanted in (normalise_link(article.link), normalise_link(article.guid or "")):
+                    return [article]
+        elif latest is not None and len(articles) >= latest:
+            return articles[:latest]
+        page += 1
+        body = fetch_page(http, feed.url, page) if page <= feed.max_pages else None
+        more = (parse_feed(body, feed_name=feed.name, feed_url=feed.url).articles
+                if body else [])
+        known = {a.key for a in articles}
+        fresh = [a for a in more if a.key not in known]
+        if not fresh:
+            break
+        articles.extend(fresh)
+    if wanted is not None:
+        raise NotFound(f"{url} is not in feed {feed.name} (read {page - 1} page(s))")
+    return articles
+
+
+def preview_articles(
+    config: Config,
+    data_dir: Path,
+    *,
+    url: str | None,
+    latest: int | None,
+    feed: str | None,
+    out_dir: Path,
+    sheet: bool,
+) -> PreviewResult:
+    """Render previews into ``out_dir``; optionally a contact sheet of the cards."""
+    feed_config = config.feed(feed) if feed else config.feeds[0]
+    http = HttpClient(config.fetch)
+    try:
+        articles = find_articles(http, feed_config, url=url, latest=latest)
+        renderer = Renderer(config, data_dir, http)
+        result = PreviewResult()
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for article in articles:
+            basename = f"preview-{article.slug}"
+            rendered = renderer.render(article, out_dir=out_dir, basename=basename, story=True,
+                                       preflight=False)
+            notes = list(rendered.notes)
+            try:
+                check_post(rendered.caption.text, rendered.card, rendered.story)
+            except PreflightError as exc:
+                notes.append(f"preflight would fail: {exc}")
+            caption_path = out_dir / f"{basename}.txt"
+            alt_path = out_dir / f"{basename}.alt.txt"
+            caption_path.write_text(rendered.caption.text + "\n", encoding="utf-8")
+            alt_path.write_text(rendered.alt_text + "\n", encoding="utf-8")
+            meta = {
+                "post_id": "preview", "article_key": article.key, "title": article.title,
+                "link": rendered.caption.link, "article_link": article.link,
+                "category": article.category, "headline_on_card": rendered.headline,
+                "published": article.published.isoformat() if article.published else None,
+                "notes": notes,
+            }
+            (out_dir / f"{basename}.json").write_text(
+                json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+            result.items.append(PreviewItem(
+                card=rendered.card, story=rendered.story, caption=caption_path,
+                alt_text=alt_path, headline=rendered.headline, notes="; ".join(notes)))
+        if sheet and result.items:
+            from bot.cards import contact_sheet
+
+            sheet_path = out_dir / "preview-sheet.png"
+            contact_sheet([item.card for item in result.items]).save(sheet_path, "PNG",
+                                                                    optimize=True)
+            result.sheet = sheet_path
+        return result
+    finally:
+        http.close()
