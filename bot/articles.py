@@ -270,7 +270,9 @@ def article_from_entry(entry: Any, *, feed_name: str, feed_url: str) -> Article:
         guid=guid,
         author=author,
         published=_struct_to_datetime(entry.get("published_parsed")),
-        updated=_struct_to_datetime(entry.get("updated_parsed")),
+        # dict.get: feedparser's own get() maps a missing "updated" to "published"
+        # with a DeprecationWarning.
+        updated=_struct_to_datetime(dict.get(entry, "updated_parsed")),
         categories=tuple(categories),
         description_html=description_html,
         content_html=content_html,

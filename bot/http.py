@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3
 
 from bot import __version__
 from bot.config import FetchConfig
@@ -49,8 +50,6 @@ class HttpClient:
         self.config = config
         self.session = session or requests.Session()
         self.session.headers["User-Agent"] = config.user_agent or USER_AGENT
-        # Redirects are followed by hand (see get); never let requests retry on its own.
-        self.session.max_redirects = 0
 
     def close(self) -> None:
         """Release pooled connections."""
@@ -129,14 +128,16 @@ class HttpClient:
         chunks: list[bytes] = []
         size = 0
         try:
-            for chunk in response.iter_content(_CHUNK):
+            # read1 returns after one socket read, so a server that drips bytes slowly
+            # still meets the overall deadline (iter_content would wait for 64 KiB).
+            while chunk := response.raw.read1(_CHUNK, decode_content=True):
                 size += len(chunk)
                 if size > limit:
                     raise FetchError(f"body too large: over the {limit}-byte limit")
                 if time.monotonic() > deadline:
                     raise FetchError("download took too long (overall deadline passed)")
                 chunks.append(chunk)
-        except requests.exceptions.RequestException as exc:
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise FetchError(f"connection failed while reading: {_short(exc)}") from None
         return b"".join(chunks)
 

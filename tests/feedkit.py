@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import socket
+import struct
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -186,7 +187,8 @@ class FeedServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,),
+                                       daemon=True)
 
     @property
     def port(self) -> int:
@@ -230,15 +232,13 @@ class FeedServer:
                 return
             body = route.pages[page]
         if route.fault == "reset":
-            h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                    b"\x01\x00\x00\x00\x00\x00\x00\x00")
-            h.connection.close()
+            reset(h)
             return
         if route.fault == "slow":
             time.sleep(3)
         if route.fault == "redirect_loop":
             h.send_response(302)
-            h.send_header("Location", parts.path + ("x" if not parts.path.endswith("x") else ""))
+            h.send_header("Location", parts.path + ("" if parts.query else "?hop=1"))
             h.send_header("Content-Length", "0")
             h.end_headers()
             return
@@ -276,6 +276,18 @@ class FeedServer:
                 pass
             return
         _send(h, route.status, body, route.content_type, headers)
+
+
+def reset(h: BaseHTTPRequestHandler) -> None:
+    """Abort the connection with a TCP RST (SO_LINGER 0), as a crashing proxy would."""
+    h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    h.close_connection = True
+    for stream in (h.rfile, h.wfile):
+        try:
+            stream.close()
+        except OSError:
+            pass
+    h.connection.close()
 
 
 def _send(h: BaseHTTPRequestHandler, status: int, body: bytes, content_type: str,
