@@ -77,13 +77,18 @@ RATE_LIMIT_ERROR = {"message": "Rate limited", "error_type": "rate_limit_error",
 THROTTLED = {"message": "Too many requests", "status": "fail"}
 
 
-def challenge_body(user_pk: str | int = 1, nonce: str = "Kq7TzWQnS1") -> dict[str, Any]:
-    """A ``challenge_required`` body, as Instagram sends it for a checkpoint."""
+def challenge_body(user_pk: str | int = 1, nonce: str = "Kq7TzWQnS1", *,
+                   native_flow: bool = True) -> dict[str, Any]:
+    """A ``challenge_required`` body, as Instagram sends it for a checkpoint.
+
+    ``native_flow`` checkpoints must be passed in the app; the others are the legacy
+    flow whose email/SMS code instagrapi asks for (``challenge_code_handler``).
+    """
     return {"message": "challenge_required",
             "challenge": {"url": f"https://i.instagram.com/challenge/{user_pk}/{nonce}/",
                           "api_path": f"/challenge/{user_pk}/{nonce}/",
                           "hide_webview_header": True, "lock": True, "logout": False,
-                          "native_flow": True},
+                          "native_flow": native_flow},
             "status": "fail"}
 
 
@@ -578,7 +583,7 @@ class _Handler(BaseHTTPRequestHandler):
             nonce = secrets.token_hex(5)
             with self.emu._lock:
                 self.emu._challenges[nonce] = account.username
-            raise _Reply(400, challenge_body(account.pk, nonce))
+            raise _Reply(400, challenge_body(account.pk, nonce, native_flow=False))
         if account is None or password != account.password or account.totp_seed:
             # Instagram sends these back to the legacy endpoint, whose typed errors
             # (bad_password, two_factor_required) instagrapi raises.

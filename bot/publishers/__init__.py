@@ -7,12 +7,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.config import AccountConfig, Config
-from bot.errors import ConfigError
 from bot.publishers.base import PostFiles, Published, Publisher
-from bot.publishers.outbox import OutboxPublisher
 
 if TYPE_CHECKING:
+    from bot.config import AccountConfig, Config
     from bot.store import Store
 
 __all__ = ["PostFiles", "Published", "Publisher", "make_publisher"]
@@ -26,8 +24,12 @@ def make_publisher(
     data_dir: Path,
     clock: Callable[[], datetime],
 ) -> Publisher:
-    """The publisher the account's config asks for."""
-    if account.publisher == "outbox":
-        return OutboxPublisher(data_dir / "outbox")
-    raise ConfigError(f"publisher {account.publisher!r} is not available yet",
-                      key=f"accounts[{account.name}].publisher")
+    """The publisher the account's ``publisher`` key names."""
+    if account.publisher == "instagram":
+        # Imported here: instagrapi is heavy, and outbox-only installs never need it.
+        from bot.publishers.instagram import InstagramPublisher
+
+        return InstagramPublisher(account, config=config, store=store, clock=clock)
+    from bot.publishers.outbox import OutboxPublisher
+
+    return OutboxPublisher(data_dir / "outbox")
