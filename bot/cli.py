@@ -413,6 +413,53 @@ _action("skip", "skip", """Drop a post so it never goes out.
     """)
 
 
+# -- instagram login ----------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--account", metavar="NAME",
+              help="Account to log in (default: the only account with publisher = instagram).")
+@click.option("--import", "import_file", metavar="FILE",
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Import a session written by instagrapi's dump_settings instead.")
+@pass_state
+def login(state: State, account: str | None, import_file: Path | None) -> None:
+    """Log in to Instagram and save the session in the store (never printed).
+
+    Username and password come from the account's username_env and password_env; the
+    2FA code from totp_secret_env, else it is asked for, as are challenge codes. With
+    --import, a session made elsewhere is checked with one cheap call and saved: how a
+    server without a terminal gets one. A stopped account becomes active again.
+
+    \b
+    Example:
+        bot login --account editorialkaltim
+        bot login --account editorialkaltim --import session.json
+    """
+    from bot.instagram.session import import_session
+    from bot.instagram.session import login as instagram_login
+
+    config = state.config
+    with errors_to_exit_codes():
+        if account is None:
+            names = [a.name for a in config.accounts if a.publisher == "instagram"]
+            if len(names) != 1:
+                raise click.UsageError("name the account with --account NAME "
+                                       f"(instagram accounts: {', '.join(names) or 'none'})")
+            account = names[0]
+        target = config.account(account)
+        bot = state.bot
+        if import_file is not None:
+            result = import_session(target, import_file, config=config, store=bot.store,
+                                    clock=bot.clock)
+        else:
+            result = instagram_login(target, config=config, store=bot.store, clock=bot.clock,
+                                     prompt=lambda text: str(click.prompt(text)))
+    click.echo(f"{result.account}: logged in as @{result.username} ({result.how}); "
+               "session saved in the store"
+               + ("; the stopped account is active again" if result.reactivated else ""))
+
+
 # -- check and status ---------------------------------------------------------------
 
 

@@ -24,6 +24,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from instagrapi import Client
 from instagrapi import exceptions as ig
 
+from bot.alerts import Alerter
 from bot.config import AccountConfig, Config
 from bot.errors import ConfigError, NeedsHuman
 from bot.instagram.errors import translate
@@ -367,6 +368,9 @@ def _store_login(account: AccountConfig, store: Store, clock: Callable[[], datet
         store.add_event(at=now, actor=Actor.CLI, kind="account", account=account.name,
                         from_status="stopped", to_status="active",
                         reason=f"bot login ({how}) succeeded as @{me.username}")
+        Alerter(store, clock).resolve(f"account:{account.name}:stopped",
+                                      f"bot login succeeded as @{me.username}",
+                                      actor=Actor.CLI, account=account.name)
     store.add_event(at=now, actor=Actor.CLI, kind="login", account=account.name,
                     reason=f"session saved ({how}) for @{me.username}")
     log.info("Instagram session saved (%s) for @%s", how, me.username,
