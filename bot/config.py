@@ -311,19 +311,23 @@ DEFAULT_CAPTION_TEMPLATE = (
     "{title}\n\n"
     "{summary}\n\n"
     "Baca selengkapnya di {site_name}: {link}\n"
-    "(Link ada di bio.)\n\n"
+    "(Link aktif ada di bio.)\n\n"
     "{hashtags}"
 )
 
 
 class CaptionConfig(Section):
-    """The Indonesian caption template (``[caption]``)."""
+    """The Indonesian caption template (``[caption]``).
 
-    template: str = DEFAULT_CAPTION_TEMPLATE
+    Keys are checked in declaration order, so ``template`` (last) is checked against
+    the hashtag limit and label above it.
+    """
+
+    max_hashtags: int = Field(default=5, ge=0)
     hashtags: list[str] = ["EditorialKaltim"]
     category_hashtags: dict[str, str] = {}
-    max_hashtags: int = Field(default=5, ge=0, le=30)
     summary_max_chars: int = Field(default=400, ge=0, le=2000)
+    summary_max_sentences: int = Field(default=2, ge=1, le=10)
     utm: dict[str, str] = {
         "utm_source": "instagram",
         "utm_medium": "social",
@@ -332,6 +336,83 @@ class CaptionConfig(Section):
     advertorial: Literal["label", "skip"] = "label"
     advertorial_label: str = "[ADVERTORIAL]"
     advertorial_markers: list[str] = []
+    template: str = Field(default=DEFAULT_CAPTION_TEMPLATE, validate_default=True)
+
+    @field_validator("max_hashtags")
+    @classmethod
+    def _max_hashtags(cls, value: int) -> int:
+        from bot.preflight import MAX_HASHTAGS
+
+        if value > MAX_HASHTAGS:
+            raise ValueError(
+                f"at most {MAX_HASHTAGS}: since December 2025 Instagram allows "
+                f"{MAX_HASHTAGS} hashtags per post and may drop a caption with more"
+            )
+        return value
+
+    @field_validator("hashtags")
+    @classmethod
+    def _hashtags(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        from bot.captions.hashtags import normalise_hashtag
+
+        for i, tag in enumerate(value):
+            if not normalise_hashtag(tag):
+                raise ValueError(
+                    f"hashtags[{i}] = {tag!r} leaves no usable hashtag: use letters and "
+                    f"digits, not only digits, at most 40 characters"
+                )
+        limit = info.data.get("max_hashtags")
+        if limit is not None and len(value) > limit:
+            raise ValueError(
+                f"{len(value)} fixed hashtags but max_hashtags is {limit}: the extra ones "
+                f"would never appear"
+            )
+        return value
+
+    @field_validator("category_hashtags")
+    @classmethod
+    def _category_hashtags(cls, value: dict[str, str]) -> dict[str, str]:
+        from bot.captions.hashtags import normalise_hashtag
+
+        for term, tag in value.items():
+            if tag.strip() and not normalise_hashtag(tag):
+                raise ValueError(
+                    f"{term} = {tag!r} leaves no usable hashtag (use \"\" to drop the term)"
+                )
+        return value
+
+    @field_validator("utm")
+    @classmethod
+    def _utm(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, setting in value.items():
+            if not name.strip() or not setting.strip():
+                raise ValueError(f"empty UTM parameter {name!r} = {setting!r}")
+        return value
+
+    @field_validator("advertorial_label")
+    @classmethod
+    def _advertorial_label(cls, value: str) -> str:
+        value = " ".join(value.split())
+        if not value or len(value) > 40:
+            raise ValueError("must be 1 to 40 characters, e.g. \"[ADVERTORIAL]\"")
+        return value
+
+    @field_validator("advertorial_markers")
+    @classmethod
+    def _advertorial_markers(cls, value: list[str]) -> list[str]:
+        for i, marker in enumerate(value):
+            if not marker.strip():
+                raise ValueError(f"advertorial_markers[{i}] is empty")
+        return [marker.strip() for marker in value]
+
+    @field_validator("template")
+    @classmethod
+    def _template(cls, value: str, info: ValidationInfo) -> str:
+        from bot.captions.template import check_template
+
+        check_template(value, max_hashtags=info.data.get("max_hashtags", 5),
+                       label=info.data.get("advertorial_label", ""))
+        return value
 
 
 class PublishConfig(Section):

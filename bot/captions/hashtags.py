@@ -1,0 +1,72 @@
+"""Hashtags from the configured tags and the article's categories and tags.
+
+A term becomes a hashtag by dropping spaces and punctuation and keeping letters
+(Indonesian or otherwise) and digits: ``Kutai Timur`` → ``KutaiTimur``,
+``Covid-19`` → ``Covid19``, ``HUT ke-77 Kutim`` → ``HUTKe77Kutim``. A term written in
+capitals is read as shouting, not as an acronym, for words longer than four letters:
+``PILKADA KUTIM`` → ``PilkadaKutim`` while ``DPRD`` stays ``DPRD``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+
+MAX_HASHTAG_CHARS = 40  # longer tags read as noise and nobody searches for them
+
+# WordPress's default category, in English and Indonesian: it says nothing.
+_MEANINGLESS = frozenset({"uncategorized", "uncategorised", "takberkategori", "tanpakategori"})
+_WORD_RE = re.compile(r"[^\W_]+")
+_APOSTROPHES_RE = re.compile(r"['’`´]")
+
+
+def normalise_hashtag(term: str) -> str:
+    """``term`` as a hashtag without the ``#``, or "" if nothing usable is left."""
+    text = unicodedata.normalize("NFC", term).strip().lstrip("#")
+    words = _WORD_RE.findall(_APOSTROPHES_RE.sub("", text))
+    if not words:
+        return ""
+    shouting = text.upper() == text and any(c.isalpha() for c in text)
+    out = []
+    for word in words:
+        if shouting and len(word) > 4:
+            word = word.capitalize()
+        elif len(words) > 1:
+            word = word[0].upper() + word[1:]
+        out.append(word)
+    tag = "".join(out)
+    if tag.isdigit() or len(tag) > MAX_HASHTAG_CHARS:
+        return ""
+    return tag
+
+
+def _key(term: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFC", term).casefold() if c.isalnum())
+
+
+def build_hashtags(
+    fixed: Iterable[str], terms: Iterable[str], mapping: Mapping[str, str], *, limit: int,
+) -> tuple[str, ...]:
+    """Fixed tags first, then the article's terms (mapped), de-duplicated, at most ``limit``.
+
+    ``mapping`` maps a category or tag (matched case-insensitively, spaces and
+    punctuation ignored) to the hashtag to use instead; an empty value drops the term.
+    """
+    lookup = {_key(k): normalise_hashtag(v) for k, v in mapping.items()}
+    seen: set[str] = set()
+    out: list[str] = []
+
+    def add(tag: str) -> None:
+        if tag and tag.casefold() not in seen and len(out) < limit:
+            seen.add(tag.casefold())
+            out.append("#" + tag)
+
+    for tag in fixed:
+        add(normalise_hashtag(tag))
+    for term in terms:
+        key = _key(term)
+        if key in _MEANINGLESS:
+            continue
+        add(lookup[key] if key in lookup else normalise_hashtag(term))
+    return tuple(out)
