@@ -497,24 +497,11 @@ def status(state: State, fmt: str) -> None:
     Example:
         bot status --format json
     """
-    from bot.status import collect_status
+    from bot.status import collect_status, format_status
 
     with errors_to_exit_codes():
         data = collect_status(state.bot)
     if fmt == "json":
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
-    click.echo("Feeds:")
-    for feed in data["feeds"]:
-        click.echo(f"  {feed['name']:<16} next poll {feed['next_poll'] or '-'}; last "
-                   f"{feed['last_status'] or 'never polled'}: {feed['last_reason'] or ''}")
-    click.echo("Accounts:")
-    for acc in data["accounts"]:
-        state_text = acc["state"] + (f" until {acc['until']}" if acc["until"] else "")
-        if acc["reason"]:
-            state_text += f" ({acc['reason']})"
-        click.echo(f"  {acc['name']:<16} {state_text}; next slot {acc['next_slot'] or '-'}; "
-                   f"queued {acc['queued']}; posted today {acc['posted_today']}/"
-                   f"{acc['daily_cap']}")
-    for alert in data.get("alerts", []):
-        click.echo(f"ALERT {alert['message']} (since {alert['since']})")
+    click.echo(format_status(data))

@@ -152,21 +152,67 @@ class FeedConfig(Section):
             return None
         from apscheduler.triggers.cron import CronTrigger
 
+        value = " ".join(value.split())
+        fields = value.split(" ")
+        if len(fields) != 5:
+            raise ValueError(
+                f"bad cron expression {value!r}: it needs 5 fields (minute hour day month "
+                f"day_of_week), got {len(fields)}; e.g. \"*/5 6-22 * * mon-fri\"")
+        _check_day_of_week(value, fields[4])
         try:
             CronTrigger.from_crontab(value, timezone="UTC")
         except ValueError as exc:
             raise ValueError(f"bad cron expression {value!r}: {exc}") from None
         return value
 
+    @model_validator(mode="after")
+    def _cron_or_interval(self) -> FeedConfig:
+        if self.cron is not None and "poll_every" in self.model_fields_set:
+            raise ValueError("set either poll_every or cron, not both")
+        return self
+
+
+_DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_DAY_TERM_RE = re.compile(r"^(?:\*|([a-z]{3})(?:-([a-z]{3}))?)(?:/(\d+))?$")
+
+
+def _check_day_of_week(expr: str, field: str) -> None:
+    """Allow only ``*`` or day names in a crontab's day_of_week field.
+
+    Standard cron counts 0 (and 7) as Sunday; APScheduler 3 counts 0 as Monday, so
+    ``1-5`` would silently mean Tuesday to Saturday. Names mean the same everywhere.
+    """
+    for term in field.lower().split(","):
+        match = _DAY_TERM_RE.match(term)
+        names = [n for n in (match.groups()[:2] if match else ()) if n]
+        if match is None or any(n not in _DAY_NAMES for n in names) or (
+                term.startswith("*/")):
+            raise ValueError(
+                f"bad cron expression {expr!r}: write day_of_week with day names such as "
+                f"mon-fri or sat,sun, not {field!r} (cron counts 0 as Sunday but "
+                f"APScheduler counts 0 as Monday, so numbers would be ambiguous)")
+
 
 class PriorityRule(Section):
-    """Posts that match jump the queue (breaking news)."""
+    """Posts that match jump the queue (breaking news).
+
+    They may skip ``min_gap`` (default yes); the window, the cap and quiet days hold
+    unless the rule says otherwise.
+    """
 
     categories: list[str] = []
     keywords: list[str] = []
     bypass_min_gap: bool = True
     bypass_window: bool = False
     bypass_cap: bool = False
+    bypass_quiet_days: bool = False
+
+    @model_validator(mode="after")
+    def _matches_something(self) -> PriorityRule:
+        if not any(c.strip() for c in self.categories) and \
+                not any(k.strip() for k in self.keywords):
+            raise ValueError("a priority rule needs categories or keywords to match")
+        return self
 
 
 class ApprovalRule(Section):
@@ -428,10 +474,19 @@ class PublishConfig(Section):
 
 
 class AlertsConfig(Section):
-    """When the health alarm fires."""
+    """When the health alarm fires (checked every minute, once per incident)."""
 
+    # Counted only in time the account could have posted: inside its windows, outside
+    # quiet days, cooldowns and days whose cap was reached.
     no_posts_after: Duration = timedelta(hours=3)
     feed_failing_after: Duration = timedelta(hours=1)
+
+    @field_validator("no_posts_after", "feed_failing_after")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value < timedelta(minutes=1):
+            raise ValueError("must be at least 1m (the health check runs every minute)")
+        return value
 
 
 class Config(Section):

@@ -3,6 +3,14 @@
 Pure functions of the clock and the account's history, so they can be tested with
 any time. All wall-clock reasoning (windows, quiet days, the day of the daily cap)
 happens in the configured timezone; ``min_gap`` counts from the previous ``posted_at``.
+
+A post may go out at a moment when all of these hold (a :class:`Bypass` lifts some):
+
+- the moment's local time is inside one of the ``windows`` (``22:00-02:00`` crosses
+  midnight; the part after midnight belongs to the next calendar day);
+- its local date is not one of the ``quiet_days``;
+- fewer than ``daily_cap`` posts went out on that local date;
+- at least ``min_gap`` has passed since the account's last post.
 """
 
 from __future__ import annotations
@@ -12,11 +20,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.config import ScheduleConfig
-from bot.units import Window
+from bot.config import PriorityRule, ScheduleConfig
+from bot.units import Window, format_duration
 
-# A month of look-ahead is plenty: beyond that the config can never post.
-_MAX_STEPS = 400
+# Every step moves to the next window opening or the next day, so this is about a
+# year of look-ahead; a schedule with no slot in that time can never post.
+_MAX_STEPS = 1200
+
+PostedOn = Callable[[date], int]
 
 
 @dataclass(frozen=True)
@@ -32,6 +43,12 @@ class Bypass:
     def force(cls) -> Bypass:
         """``publish --force``: windows, quiet days, spacing and the cap are all ignored."""
         return cls(window=True, min_gap=True, cap=True, quiet_days=True)
+
+    @classmethod
+    def from_rule(cls, rule: PriorityRule) -> Bypass:
+        """What a matching priority rule allows."""
+        return cls(window=rule.bypass_window, min_gap=rule.bypass_min_gap,
+                   cap=rule.bypass_cap, quiet_days=rule.bypass_quiet_days)
 
 
 @dataclass(frozen=True)
@@ -75,7 +92,7 @@ class Policy:
     def never_posts(self) -> str | None:
         """Why this schedule can never post, or None."""
         if not self.windows:
-            return "no posting windows are configured"
+            return "no posting windows are configured ([schedule] windows = [])"
         if self.daily_cap == 0:
             return "daily_cap is 0"
         return None
@@ -83,7 +100,7 @@ class Policy:
 
 @dataclass(frozen=True)
 class Verdict:
-    """Whether a post may go out now, and if not, why and when."""
+    """Whether a post may go out now; if not, why, and the next moment it may."""
 
     ok: bool
     reason: str
@@ -95,13 +112,14 @@ def next_slot(
     now: datetime,
     *,
     last_posted_at: datetime | None,
-    posted_on: Callable[[date], int],
+    posted_on: PostedOn,
     bypass: Bypass = Bypass(),
 ) -> tuple[datetime | None, str]:
-    """The earliest moment at or after ``now`` when a post may go out, and what waits.
+    """The earliest moment at or after ``now`` when a post may go out, and what it waits for.
 
     ``posted_on(day)`` counts the account's posts on a local calendar day. Returns
-    ``(None, reason)`` when no moment in the next year qualifies.
+    ``(None, reason)`` when no moment in about a year qualifies. The reason is empty
+    when the slot is ``now``.
     """
     if not bypass.window and not policy.windows:
         return None, "no posting windows are configured"
@@ -113,7 +131,7 @@ def next_slot(
         earliest = last_posted_at + policy.min_gap
         if earliest > moment:
             moment = earliest
-            reason = (f"min_gap {_fmt_gap(policy.min_gap)} since the last post at "
+            reason = (f"min_gap {format_duration(policy.min_gap)} since the last post at "
                       f"{_fmt_local(last_posted_at, policy.tz)}")
     for _ in range(_MAX_STEPS):
         local = moment.astimezone(policy.tz)
@@ -130,7 +148,7 @@ def next_slot(
             opening = min(_next_open(w, local) for w in policy.windows)
             moment = opening.astimezone(UTC)
             reason = reason or (
-                f"outside posting windows {', '.join(map(str, policy.windows))} "
+                f"outside posting windows {describe_windows(policy.windows)} "
                 f"(now {_fmt_local(now, policy.tz)})")
             continue
         return moment, reason
@@ -142,7 +160,7 @@ def verdict(
     now: datetime,
     *,
     last_posted_at: datetime | None,
-    posted_on: Callable[[date], int],
+    posted_on: PostedOn,
     bypass: Bypass = Bypass(),
 ) -> Verdict:
     """May a post go out at ``now``?"""
@@ -155,9 +173,66 @@ def verdict(
 
 def is_expired(published: datetime | None, created: datetime, now: datetime,
                max_age: timedelta) -> bool:
-    """Whether a post's article is older than ``max_age`` now."""
+    """Whether the article (published, else first seen) is older than ``max_age`` now."""
     reference = published or created
     return now - reference > max_age
+
+
+def open_time(
+    policy: Policy,
+    start: datetime,
+    end: datetime,
+    *,
+    skip_day: Callable[[date], bool] = lambda _day: False,
+) -> timedelta:
+    """How much of ``[start, end)`` lies inside the posting windows.
+
+    Quiet days, and local days for which ``skip_day`` is true (say, the cap was
+    reached), do not count. Used by the health alarm: silence is measured only in
+    time when the account could have posted.
+    """
+    if end <= start or not policy.windows:
+        return timedelta(0)
+    intervals: list[tuple[datetime, datetime]] = []
+    day = policy.local_day(start)
+    last_day = policy.local_day(end)
+    while day <= last_day:
+        if day not in policy.quiet_days and not skip_day(day):
+            for lo, hi in _day_intervals(policy, day):
+                lo, hi = max(lo, start), min(hi, end)
+                if lo < hi:
+                    intervals.append((lo, hi))
+        day += timedelta(days=1)
+    total = timedelta(0)
+    current: tuple[datetime, datetime] | None = None
+    for lo, hi in sorted(intervals):
+        if current and lo <= current[1]:
+            current = (current[0], max(current[1], hi))
+            continue
+        if current:
+            total += current[1] - current[0]
+        current = (lo, hi)
+    if current:
+        total += current[1] - current[0]
+    return total
+
+
+def _day_intervals(policy: Policy, day: date) -> list[tuple[datetime, datetime]]:
+    """The open intervals of one local day: a window crossing midnight gives two pieces."""
+    tz = policy.tz
+    midnight = datetime.combine(day, time(0), tzinfo=tz)
+    next_midnight = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
+    pieces = []
+    for window in policy.windows:
+        opens = datetime.combine(day, window.start, tzinfo=tz)
+        if window.end is None:
+            pieces.append((opens, next_midnight))
+        elif window.crosses_midnight:
+            pieces.append((midnight, datetime.combine(day, window.end, tzinfo=tz)))
+            pieces.append((opens, next_midnight))
+        else:
+            pieces.append((opens, datetime.combine(day, window.end, tzinfo=tz)))
+    return [(lo.astimezone(UTC), hi.astimezone(UTC)) for lo, hi in pieces]
 
 
 def _next_open(window: Window, local: datetime) -> datetime:
@@ -169,12 +244,6 @@ def _next_open(window: Window, local: datetime) -> datetime:
 
 def _fmt_local(moment: datetime, tz: ZoneInfo) -> str:
     return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
-
-
-def _fmt_gap(delta: timedelta) -> str:
-    from bot.units import format_duration
-
-    return format_duration(delta)
 
 
 def describe_windows(windows: Sequence[Window]) -> str:

@@ -39,7 +39,7 @@ from bot.errors import (
     Transient,
 )
 from bot.models import AccountState, Actor, Post, Status, StoryStatus
-from bot.policy import Bypass, Policy, is_expired, verdict
+from bot.policy import Bypass, Policy, Verdict, is_expired, verdict
 from bot.publishers.base import PostFiles, Published
 from bot.rules import priority_match
 from bot.units import format_duration
@@ -103,7 +103,7 @@ class Publishing:
         record = store.account(account)
         if record.state == AccountState.COOLDOWN:
             if record.until is not None and record.until > now:
-                return f"cooldown until {record.until.astimezone(self.bot.config.tz):%Y-%m-%d %H:%M %Z}: {record.reason}"
+                return f"cooldown until {_local(record.until, self.bot)}: {record.reason}"
             store.set_account(account, now, state=AccountState.ACTIVE, until=None, reason="")
             store.add_event(at=now, actor=actor, kind="account", account=account,
                             from_status="cooldown", to_status="active",
@@ -114,35 +114,46 @@ class Publishing:
             return f"stopped: {record.reason}"
         return None
 
+    def bypass_for(self, post: Post) -> Bypass:
+        """What the post's priority rule (if it still matches one) lets it ignore."""
+        if not post.priority:
+            return Bypass()
+        found = priority_match(self.bot.store.article_by_id(post.article_id),
+                               self.bot.config.schedule.priority)
+        return Bypass.from_rule(found[1]) if found else Bypass()
+
     def next_due(self, account: str, now: datetime, *, force: bool, actor: str) -> Post | None:
-        """The next post that may go out now, expiring stale ones on the way."""
+        """The next post that may go out now; a stale one is expired when its turn comes.
+
+        The queue is priority first, then oldest first. Priority posts are judged with
+        their rule's bypass; the first ordinary post that may not go out ends the
+        search, since everything behind it waits for the same slot.
+        """
         store = self.bot.store
         policy = self.policy(account)
-        rules = self.bot.config.schedule.priority
         last = store.last_posted_at(account)
         posted_on = self.posted_on(account)
+        plain: Verdict | None = None
         for post in store.queued_posts(account):
             if post.next_attempt_at is not None and post.next_attempt_at > now:
                 continue
+            bypass = Bypass.force() if force else self.bypass_for(post)
+            if bypass == Bypass():
+                plain = plain or verdict(policy, now, last_posted_at=last, posted_on=posted_on)
+                if not plain.ok:
+                    break
+            elif not verdict(policy, now, last_posted_at=last, posted_on=posted_on,
+                             bypass=bypass).ok:
+                continue
             if is_expired(post.published_at, post.created_at, now, policy.max_age):
+                seen = (f"published {_local(post.published_at, self.bot)}" if post.published_at
+                        else f"first seen {_local(post.created_at, self.bot)}")
                 store.transition(
                     post.id, Status.EXPIRED, expect=[Status.QUEUED], actor=actor, at=now,
                     reason=(f"older than max_age {format_duration(policy.max_age)} when its "
-                            f"turn came (published {_local(post.published_at, self.bot)})"))
+                            f"turn came ({seen})"))
                 continue
-            if force:
-                return post
-            bypass = Bypass()
-            if post.priority:
-                found = priority_match(store.article_by_id(post.article_id), rules)
-                if found:
-                    rule = found[1]
-                    bypass = Bypass(window=rule.bypass_window, min_gap=rule.bypass_min_gap,
-                                    cap=rule.bypass_cap)
-            decision = verdict(policy, now, last_posted_at=last, posted_on=posted_on,
-                               bypass=bypass)
-            if decision.ok:
-                return post
+            return post
         return None
 
     # -- running -----------------------------------------------------------------

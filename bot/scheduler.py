@@ -1,15 +1,21 @@
 """``bot run``: the daemon. APScheduler 3.11 runs poll jobs, publish ticks and a health check.
 
-- One poll job per feed (``poll_every`` or ``cron``), plus a poll of every feed at start.
+- The scheduler is a ``BlockingScheduler`` in the configured timezone (``Asia/Makassar``
+  unless set), never the machine's local zone.
+- One poll job per feed, on ``poll_every`` or on its ``cron`` expression; every feed is
+  also polled at start-up. Polls run one at a time on their own worker: feeds share
+  articles, and one writer at a time suits SQLite.
 - One publish tick per account every ``[schedule] tick`` (10 s by default), so a post
-  goes out within seconds of its slot; each tick publishes at most one post.
-- A health job raises alerts when an account with due posts stays silent inside its
-  windows, or a feed keeps failing (once per incident).
+  goes out within seconds of its slot; each tick publishes at most one post. A tick
+  for an account in cooldown or stopped does nothing (and says so once, not per tick).
+- A health job, every minute, raises alerts (once per incident) when an account with
+  waiting posts stays silent for ``[alerts] no_posts_after`` of time in which it could
+  have posted, or a feed keeps failing for ``[alerts] feed_failing_after``.
 - Every job runs with ``max_instances=1`` and ``coalesce=True``; a job that raises is
-  logged and recorded, and the scheduler keeps running.
-- SIGTERM/SIGINT: no new work starts; an upload in flight gets ``stop_timeout`` (60 s)
-  to finish; then the process exits 0. Whatever is left ``publishing`` is settled by
-  the exactly-once check at the next start.
+  logged and recorded as a ``job_error`` event, and the scheduler keeps running.
+- SIGTERM/SIGINT: no new work starts; an upload in flight gets ``[publish]
+  stop_timeout`` (60 s) to finish; then the process exits 0. Whatever is left
+  ``publishing`` is settled by the exactly-once check at the next start.
 """
 
 from __future__ import annotations
@@ -17,24 +23,83 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import FrameType
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
+from apscheduler.events import EVENT_SCHEDULER_STARTED, SchedulerEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.config import FeedConfig
 from bot.core import Bot
-from bot.models import AccountState, Actor
-from bot.policy import Policy
+from bot.models import AccountState, Actor, Status
+from bot.policy import Policy, open_time
+from bot.units import format_duration
 
 log = logging.getLogger(__name__)
+
+HEALTH_EVERY = timedelta(minutes=1)
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+def feed_trigger(feed: FeedConfig, tz: ZoneInfo) -> BaseTrigger:
+    """The feed's poll trigger: its crontab (day_of_week by name) or every ``poll_every``.
+
+    Config validation already refused numeric days of the week, so ``from_crontab``
+    cannot misread ``1-5`` (Monday to Friday in cron, Tuesday to Saturday here).
+    """
+    if feed.cron:
+        return CronTrigger.from_crontab(feed.cron, timezone=tz)
+    return IntervalTrigger(seconds=int(feed.poll_every.total_seconds()), timezone=tz)
+
+
+@dataclass(frozen=True)
+class ConfigWarning:
+    """Config that can never post, reported at start-up."""
+
+    account: str
+    message: str
+
+
+def config_warnings(bot: Bot) -> list[ConfigWarning]:
+    """Accounts whose config means they can never post."""
+    config = bot.config
+    fed = {name for feed in config.feeds for name in feed.accounts}
+    warnings = []
+    for account in config.accounts:
+        policy = Policy.from_config(config.schedule_for(account.name), config.tz)
+        if problem := policy.never_posts():
+            warnings.append(ConfigWarning(account.name, f"can never post: {problem}"))
+        if account.name not in fed:
+            warnings.append(ConfigWarning(
+                account.name, "can never post: no [[feeds]] entry lists it in accounts"))
+    return warnings
+
+
+class _QuietSkips(logging.Filter):
+    """Demotes APScheduler's "skipped: maximum number of running instances" for publish ticks.
+
+    An upload that outlasts a 10 s tick is normal; a warning every tick would bury
+    real ones. Polls that overrun their interval are still reported.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Drop the record for publish ticks only."""
+        if "maximum number of running instances" not in str(record.msg):
+            return True
+        job = record.args[0] if isinstance(record.args, tuple) and record.args else ""
+        return not str(job).startswith("publish:")
 
 
 class Daemon:
@@ -45,96 +110,172 @@ class Daemon:
         self.tz = bot.config.tz
         self.scheduler = BlockingScheduler(
             timezone=self.tz,
-            executors={"default": ThreadPoolExecutor(max_workers=4 + len(bot.config.accounts))},
+            executors={
+                "default": ThreadPoolExecutor(max_workers=1 + len(bot.config.accounts)),
+                "poll": ThreadPoolExecutor(max_workers=1),
+            },
             job_defaults={"coalesce": True, "max_instances": 1},
         )
         self.stopping = threading.Event()
         self._busy = 0
         self._busy_lock = threading.Condition()
+        self._blocked: dict[str, str | None] = {}
+        self._stop_deadline: float | None = None
+        self._skips_filter = _QuietSkips()
 
     # -- setup -------------------------------------------------------------------
 
     def schedule_jobs(self, now: datetime) -> None:
-        """Add the poll, publish and health jobs."""
+        """Add one poll job per feed (first run now), a publish tick per account, health."""
         config = self.bot.config
         for feed in config.feeds:
-            trigger: Any
-            if feed.cron:
-                trigger = CronTrigger.from_crontab(feed.cron, timezone=self.tz)
-                grace = 60
-                self.scheduler.add_job(self._poll, "date", run_date=now, args=[feed.name],
-                                       id=f"poll-start:{feed.name}")
-            else:
-                trigger = IntervalTrigger(seconds=feed.poll_every.total_seconds(),
-                                          timezone=self.tz)
-                grace = max(5, int(feed.poll_every.total_seconds() // 2))
+            trigger = feed_trigger(feed, self.tz)
+            # Half a period late is still worth polling; later than that, the next run
+            # is near. A cron poll a minute late is still the same poll.
+            grace = 60 if feed.cron else max(5, int(feed.poll_every.total_seconds() // 2))
             self.scheduler.add_job(
                 self._poll, trigger, args=[feed.name], id=f"poll:{feed.name}",
-                misfire_grace_time=grace,
-                next_run_time=None if feed.cron else now)
+                name=f"poll:{feed.name}", executor="poll", misfire_grace_time=grace,
+                next_run_time=now)
         tick = config.schedule.tick.total_seconds()
         for account in config.accounts:
             self.scheduler.add_job(
                 self._publish, IntervalTrigger(seconds=tick, timezone=self.tz),
                 args=[account.name], id=f"publish:{account.name}",
+                name=f"publish:{account.name}",
+                # A tick later than one period is superseded by the next one anyway.
                 misfire_grace_time=max(1, int(tick)),
                 next_run_time=now + timedelta(seconds=1))
-        self.scheduler.add_job(self._health, IntervalTrigger(seconds=60, timezone=self.tz),
-                               id="health", misfire_grace_time=60,
-                               next_run_time=now + timedelta(seconds=30))
-        self.scheduler.add_listener(self._on_job_error, EVENT_JOB_ERROR)
+        self.scheduler.add_job(
+            self._health, IntervalTrigger(seconds=HEALTH_EVERY.total_seconds(),
+                                          timezone=self.tz),
+            id="health", name="health", misfire_grace_time=int(HEALTH_EVERY.total_seconds()),
+            next_run_time=now + HEALTH_EVERY)
 
-    def warn_about_config(self) -> None:
-        """Log config that can never post."""
-        for account in self.bot.config.accounts:
-            policy = Policy.from_config(self.bot.config.schedule_for(account.name), self.tz)
-            if problem := policy.never_posts():
-                log.warning("this account can never post: %s", problem,
-                            extra={"account": account.name})
+    def startup(self) -> None:
+        """Warn about config that can never post; settle posts left ``publishing``."""
+        for warning in config_warnings(self.bot):
+            log.warning("this account %s", warning.message, extra={"account": warning.account})
+        outcomes = self.bot.recover(actor=Actor.STARTUP)
+        for outcome in outcomes:
+            log.info("recovered post left publishing: %s (%s)", outcome.status, outcome.reason,
+                     extra={"account": outcome.account, "post_id": outcome.post_id})
+        waiting = self.bot.store.posts_with_status(Status.PUBLISHING)
+        if waiting:
+            log.info("%d post(s) still publishing; the exactly-once check settles them once "
+                     "%s have passed since they were marked", len(waiting),
+                     format_duration(self.bot.config.publish.publishing_grace))
 
-    def run(self) -> None:
-        """Start up, run until a signal, stop cleanly."""
-        self.warn_about_config()
-        self.bot.recover(actor=Actor.STARTUP)
-        previous = {sig: signal.signal(sig, self._on_signal)
-                    for sig in (signal.SIGTERM, signal.SIGINT)}
+    def serve(self) -> None:
+        """Schedule the jobs and run the scheduler in this thread until :meth:`stop`."""
+        with self._busy_lock:
+            if self.stopping.is_set():
+                return
         self.schedule_jobs(self.bot.clock())
+        self.scheduler.add_listener(self._on_started, EVENT_SCHEDULER_STARTED)
+        scheduler_log = logging.getLogger("apscheduler.scheduler")
+        scheduler_log.addFilter(self._skips_filter)
         log.info("daemon started: %d feed(s), %d account(s), timezone %s",
                  len(self.bot.config.feeds), len(self.bot.config.accounts),
                  self.bot.config.timezone)
         try:
             self.scheduler.start()
         finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-        self._drain()
+            scheduler_log.removeFilter(self._skips_filter)
+
+    def _on_started(self, _event: SchedulerEvent) -> None:
+        # A stop() that came after serve() looked but before the scheduler ran found
+        # nothing to shut down; do it now, before the main loop waits.
+        with self._busy_lock:
+            if self.stopping.is_set() and self.scheduler.running:
+                self.scheduler.shutdown(wait=False)
+
+    def run(self) -> None:
+        """Start up, run until SIGTERM/SIGINT, let in-flight work finish (bounded), return.
+
+        If work is still in flight after ``stop_timeout`` the process exits at once
+        with status 0: a hung upload must not keep it alive, and the exactly-once check
+        settles the post at the next start.
+        """
+        with self._signals():
+            self.startup()
+            self.serve()
+            finished = self.drain()
+        if not finished:
+            logging.shutdown()
+            os._exit(0)
 
     # -- stopping ----------------------------------------------------------------
 
-    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+    @contextmanager
+    def _signals(self) -> Iterator[None]:
+        """Route SIGTERM/SIGINT to :meth:`stop` through a watcher thread.
+
+        The Python-level handler does nothing; the interpreter writes the signal
+        number to a socket (``signal.set_wakeup_fd``) and a thread reads it. So the
+        scheduler's locks are never taken inside a signal handler, where the main
+        thread might already hold them.
+        """
+        reader, writer = socket.socketpair()
+        writer.setblocking(False)
+        previous_handlers = {sig: signal.signal(sig, _noted) for sig in STOP_SIGNALS}
+        previous_fd = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+
+        def watch() -> None:
+            while data := reader.recv(64):
+                for signum in data:
+                    if signum in STOP_SIGNALS:
+                        self._on_signal(signal.Signals(signum))
+
+        watcher = threading.Thread(target=watch, name="bot-signals", daemon=True)
+        watcher.start()
+        try:
+            yield
+        finally:
+            signal.set_wakeup_fd(previous_fd)
+            for sig, handler in previous_handlers.items():
+                signal.signal(sig, handler)
+            writer.close()  # the watcher's recv() returns b"" and it ends
+            watcher.join(timeout=5)
+            reader.close()
+
+    def _on_signal(self, signum: signal.Signals) -> None:
+        limit = int(self.bot.config.publish.stop_timeout.total_seconds())
         if self.stopping.is_set():
+            log.info("received %s again; still stopping (in-flight work gets up to %ss)",
+                     signum.name, limit)
             return
-        log.info("received %s; stopping (in-flight work gets %ss)",
-                 signal.Signals(signum).name,
-                 int(self.bot.config.publish.stop_timeout.total_seconds()))
+        log.info("received %s; stopping (in-flight work gets up to %ss)", signum.name, limit)
         self.stop()
 
     def stop(self) -> None:
-        """Stop taking new work and wake the scheduler's main loop."""
-        self.stopping.set()
-        self.scheduler.shutdown(wait=False)
-
-    def _drain(self) -> None:
-        limit = self.bot.config.publish.stop_timeout.total_seconds()
+        """Stop taking new work and end the scheduler's main loop (from any thread)."""
         with self._busy_lock:
-            finished = self._busy_lock.wait_for(lambda: self._busy == 0, timeout=limit)
+            if self.stopping.is_set():
+                return
+            self.stopping.set()
+            self._stop_deadline = time.monotonic() + \
+                self.bot.config.publish.stop_timeout.total_seconds()
+            if self.scheduler.running:
+                # Paused first, so the main loop submits nothing more to executors that
+                # are about to shut down.
+                self.scheduler.pause()
+                self.scheduler.shutdown(wait=False)
+
+    def drain(self) -> bool:
+        """Wait (up to ``stop_timeout`` after the stop) for in-flight jobs; True if all ended."""
+        deadline = self._stop_deadline or (
+            time.monotonic() + self.bot.config.publish.stop_timeout.total_seconds())
+        with self._busy_lock:
+            finished = self._busy_lock.wait_for(
+                lambda: self._busy == 0, timeout=max(0.0, deadline - time.monotonic()))
         if not finished:
-            log.error("work still in flight after %ss; exiting anyway. The exactly-once "
-                      "check settles any post left publishing at the next start", int(limit))
-            logging.shutdown()
-            os._exit(0)  # a hung upload thread must not keep the process alive
-        self.bot.close()
+            log.error("work still in flight after %s; exiting anyway. The exactly-once "
+                      "check settles any post left publishing at the next start",
+                      format_duration(self.bot.config.publish.stop_timeout))
+            return False
         log.info("stopped cleanly")
+        return True
 
     @contextmanager
     def _work(self) -> Iterator[bool]:
@@ -153,46 +294,53 @@ class Daemon:
     # -- jobs --------------------------------------------------------------------
 
     def _guard(self, name: str, fn: Callable[[], object], **context: Any) -> None:
+        """Run one job: not after a stop; log and record anything it raises."""
         with self._work() as allowed:
             if not allowed:
                 return
             try:
                 fn()
-            except Exception as exc:  # noqa: BLE001 - the job wrapper is an edge
+            except Exception as exc:  # the job wrapper is an edge: the daemon must go on
                 log.exception("job %s failed", name, extra=context)
                 try:
-                    self.bot.store.add_event(at=self.bot.clock(), actor=Actor.SCHEDULER,
-                                             kind="job_error", reason=f"{name}: "
-                                             f"{type(exc).__name__}: {exc}", **context)
-                except Exception:  # noqa: BLE001 - the store itself may be what failed
+                    self.bot.store.add_event(
+                        at=self.bot.clock(), actor=Actor.SCHEDULER, kind="job_error",
+                        reason=f"{name}: {type(exc).__name__}: {exc}", **context)
+                except Exception:  # the store itself may be what failed
                     log.exception("could not record the job error")
 
     def _poll(self, feed: str) -> None:
         self._guard(f"poll:{feed}", lambda: self.bot.poll(feed), feed=feed)
 
     def _publish(self, account: str) -> None:
-        self._guard(f"publish:{account}",
-                    lambda: self.bot.publishing.publish_account(
-                        account, actor=Actor.SCHEDULER, limit=1),
-                    account=account)
+        self._guard(f"publish:{account}", lambda: self.publish_tick(account), account=account)
 
     def _health(self) -> None:
         self._guard("health", lambda: check_health(self.bot))
 
-    def _on_job_error(self, event: JobExecutionEvent) -> None:
-        # Only reached if a wrapper itself failed; _guard catches everything else.
-        log.error("job %s raised %r", event.job_id, event.exception)
+    def publish_tick(self, account: str) -> None:
+        """Publish at most one due post for the account, unless it is cooling down or stopped."""
+        publishing = self.bot.publishing
+        block = publishing.account_block(account, self.bot.clock(), actor=Actor.SCHEDULER)
+        if block != self._blocked.get(account):
+            if block:
+                log.info("not publishing: %s", block, extra={"account": account})
+            elif account in self._blocked:
+                log.info("publishing again", extra={"account": account})
+            self._blocked[account] = block
+        if block:
+            return
+        publishing.publish_account(account, actor=Actor.SCHEDULER, limit=1)
 
 
 def check_health(bot: Bot) -> None:
-    """Raise alerts for silent accounts and failing feeds (once per incident)."""
+    """Raise (and resolve) alerts for silent accounts and failing feeds, once per incident."""
     now = bot.clock()
     config = bot.config
-    store = bot.store
     for feed in config.feeds:
-        state = store.feed_state(feed.name)
-        if state and state.failing_since and now - state.failing_since >= \
-                config.alerts.feed_failing_after:
+        state = bot.store.feed_state(feed.name)
+        if state and state.failing_since and \
+                now - state.failing_since >= config.alerts.feed_failing_after:
             bot.alerter.alert(
                 f"feed:{feed.name}:failing",
                 f"feed {feed.name} has failed since "
@@ -200,63 +348,46 @@ def check_health(bot: Bot) -> None:
                 f"({state.consecutive_failures} polls): {state.last_reason}",
                 actor=Actor.SCHEDULER, feed=feed.name)
     for account in config.accounts:
-        record = store.account(account.name)
-        if record.state != AccountState.ACTIVE:
-            continue  # cooldowns and stops raise their own alerts
-        queued = [p for p in store.queued_posts(account.name)
-                  if p.next_attempt_at is None or p.next_attempt_at <= now]
-        if not queued:
-            continue
-        policy = Policy.from_config(config.schedule_for(account.name), config.tz)
-        start, end = policy.day_bounds(policy.local_day(now))
-        if store.posted_count(account.name, start, end) >= policy.daily_cap:
-            continue
-        oldest = min(p.queued_at or p.created_at for p in queued)
-        last = store.last_posted_at(account.name)
-        since = max(oldest, last) if last else oldest
-        silent = open_time_between(policy, since, now)
-        if silent >= config.alerts.no_posts_after:
-            bot.alerter.alert(
-                f"account:{account.name}:idle",
-                f"account {account.name} has {len(queued)} due post(s) but has posted nothing "
-                f"for {silent} of posting-window time", actor=Actor.SCHEDULER,
-                account=account.name)
+        _check_idle(bot, account.name, now)
 
 
-def open_time_between(policy: Policy, start: datetime, end: datetime) -> timedelta:
-    """How much of ``[start, end)`` lies inside the posting windows (quiet days excluded)."""
-    if end <= start:
-        return timedelta(0)
-    intervals: list[tuple[datetime, datetime]] = []
-    day = policy.local_day(start) - timedelta(days=1)
-    last_day = policy.local_day(end)
-    while day <= last_day:
-        if day not in policy.quiet_days:
-            day_start, next_day = policy.day_bounds(day)
-            for window in policy.windows:
-                open_at = day_start + timedelta(hours=window.start.hour,
-                                                minutes=window.start.minute)
-                if window.end is None:
-                    close_at = next_day
-                else:
-                    close_at = day_start + timedelta(hours=window.end.hour,
-                                                     minutes=window.end.minute)
-                    if window.crosses_midnight:
-                        close_at += timedelta(days=1)
-                lo, hi = max(open_at, start), min(close_at, end)
-                if lo < hi:
-                    intervals.append((lo, hi))
-        day += timedelta(days=1)
-    total = timedelta(0)
-    current: tuple[datetime, datetime] | None = None
-    for lo, hi in sorted(intervals):
-        if current and lo <= current[1]:
-            current = (current[0], max(current[1], hi))
-            continue
-        if current:
-            total += current[1] - current[0]
-        current = (lo, hi)
-    if current:
-        total += current[1] - current[0]
-    return total
+def _check_idle(bot: Bot, account: str, now: datetime) -> None:
+    """The idle alarm: posts wait, yet nothing went out for ``no_posts_after`` of open time.
 
+    Open time is time in which the account could have posted: inside its windows,
+    outside quiet days and days whose cap was reached, after ``min_gap`` and after
+    the account last came back from a cooldown or stop.
+    """
+    store = bot.store
+    key = f"account:{account}:idle"
+    if store.account(account).state != AccountState.ACTIVE:
+        return  # cooldowns and stops raise their own alerts
+    due = [p for p in store.queued_posts(account)
+           if p.next_attempt_at is None or p.next_attempt_at <= now]
+    if not due:
+        bot.alerter.resolve(key, f"account {account} has no posts waiting",
+                            actor=Actor.SCHEDULER, account=account)
+        return
+    publishing = bot.publishing
+    policy = publishing.policy(account)
+    posted_on = publishing.posted_on(account)
+    since = min(p.queued_at or p.created_at for p in due)
+    last = store.last_posted_at(account)
+    if last is not None:
+        since = max(since, last + policy.min_gap)
+    changes = store.events(kind="account", account=account, limit=1)
+    if changes:
+        since = max(since, changes[-1].at)
+    silent = open_time(policy, since, now,
+                       skip_day=lambda day: posted_on(day) >= policy.daily_cap)
+    if silent >= bot.config.alerts.no_posts_after:
+        bot.alerter.alert(
+            key,
+            f"account {account} has {len(due)} post(s) waiting but has posted nothing for "
+            f"{format_duration(silent)} of posting-window time "
+            f"(since {since.astimezone(bot.config.tz):%Y-%m-%d %H:%M %Z})",
+            actor=Actor.SCHEDULER, account=account, data={"waiting": len(due)})
+
+
+def _noted(_signum: int, _frame: FrameType | None) -> None:
+    """The Python-level handler for stop signals: the wakeup fd carries the news."""
