@@ -207,9 +207,9 @@ def _images_from_entry(entry: Any, content_html: str) -> list[ImageRef]:
         if media.get("url"):
             images.append(ImageRef(url=media["url"], source="media_thumbnail"))
     for link in entry.get("links") or []:
-        if link.get("rel") == "enclosure" and (link.get("type") or "").startswith("image/"):
-            if link.get("href"):
-                images.append(ImageRef(url=link["href"], source="enclosure"))
+        is_image = (link.get("type") or "").startswith("image/")
+        if link.get("rel") == "enclosure" and is_image and link.get("href"):
+            images.append(ImageRef(url=link["href"], source="enclosure"))
     first = first_img(content_html)
     if first is not None:
         images.append(first)

@@ -77,8 +77,8 @@ def run_checks(config: Config, data_dir: Path) -> list[CheckResult]:
 
 
 def _check_render(config: Config, data_dir: Path, http: HttpClient) -> CheckResult:
-    from bot.cards import CardRenderer
     from bot.captions import CaptionWriter
+    from bot.cards import CardRenderer
 
     sample = Article(key="check#0", feed="check", link=config.site.url + "/?p=0",
                      title="Uji coba kartu: “kutipan”, tanda pisah – dan elipsis…",

@@ -41,11 +41,15 @@ LOG_FIELDS = [
 
 
 class Failure(click.ClickException):
-    """A ClickException with the bot's exit code."""
+    """The bot could not do its job (exit 1)."""
 
-    def __init__(self, message: str, exit_code: int) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
+    exit_code = 1
+
+
+class BadUsage(click.ClickException):
+    """Bad usage or bad configuration (exit 2)."""
+
+    exit_code = 2
 
 
 @contextmanager
@@ -53,12 +57,10 @@ def errors_to_exit_codes() -> Iterator[None]:
     """Turn the core's exceptions into messages and exit codes."""
     try:
         yield
-    except ConfigError as exc:
-        raise Failure(str(exc), 2) from exc
-    except (NotFound, InvalidAction) as exc:
-        raise Failure(str(exc), 2) from exc
+    except (ConfigError, NotFound, InvalidAction) as exc:
+        raise BadUsage(str(exc)) from exc
     except BotError as exc:
-        raise Failure(str(exc), 1) from exc
+        raise Failure(str(exc)) from exc
 
 
 class State:

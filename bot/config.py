@@ -58,9 +58,10 @@ def _window(value: Any) -> Window:
 def _colour(value: Any) -> str:
     if not isinstance(value, str) or not _COLOUR_RE.match(value):
         raise ValueError(f"bad colour {value!r}: use #RRGGBB, e.g. #E30613")
-    if len(value) == 4:
-        value = "#" + "".join(ch * 2 for ch in value[1:])
-    return value.upper()
+    text = str(value)
+    if len(text) == 4:
+        text = "#" + "".join(ch * 2 for ch in text[1:])
+    return text.upper()
 
 
 def _existing_file(value: Any, info: ValidationInfo) -> Path:

@@ -152,7 +152,7 @@ class Bot:
                              expect=[Status.QUEUED, Status.PENDING_APPROVAL],
                              actor=actor, at=now, reason=f"render failed: {exc}")
             return store.post(post_id)
-        except Exception as exc:  # noqa: BLE001 - hostile input meets third-party decoders
+        except Exception as exc:  # hostile input meets third-party decoders
             # A bug in an image decoder must cost one post, not the queue behind it.
             log.exception("render crashed", extra={"post_id": post_id})
             store.transition(post_id, Status.FAILED,
@@ -234,9 +234,9 @@ class Bot:
 
     # -- read models -------------------------------------------------------------
 
-    def posts(self, filters: PostFilter = PostFilter()) -> list[Post]:
+    def posts(self, filters: PostFilter | None = None) -> list[Post]:
         """The post log."""
-        return self.store.posts(filters)
+        return self.store.posts(filters or PostFilter())
 
     def post(self, post_id: int) -> Post:
         """One post."""

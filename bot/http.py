@@ -23,7 +23,8 @@ from bot.config import FetchConfig
 from bot.errors import FetchError
 
 USER_AGENT = (
-    f"EditorialKaltimBot/{__version__} (+https://editorialkaltim.com; news-to-Instagram syndication)"
+    f"EditorialKaltimBot/{__version__} "
+    "(+https://editorialkaltim.com; news-to-Instagram syndication)"
 )
 _CHUNK = 64 * 1024
 

@@ -133,13 +133,13 @@ alerts = sa.Table(
     sa.Column("message", sa.Text),
 )
 
-_POST_COLUMNS = [
+_POST_COLUMNS: tuple[Any, ...] = (
     posts,
     articles.c.key.label("article_key"),
     articles.c.title.label("title"),
     articles.c.link.label("link"),
     articles.c.published_at.label("published_at"),
-]
+)
 
 
 def database_url(data_dir: Path) -> str:
@@ -290,6 +290,7 @@ class Store:
             title=article.title, published_at=article.published, first_seen_at=at,
             last_seen_at=at, data=article.to_json(),
         ))
+        assert result.inserted_primary_key is not None
         article_id = int(result.inserted_primary_key[0])
         conn.execute(article_feeds.insert().values(
             article_id=article_id, feed=article.feed, first_seen_at=at))
@@ -351,6 +352,7 @@ class Store:
             reason=reason, priority=priority, attempts=0, created_at=at, updated_at=at,
             queued_at=at if status == Status.QUEUED else None, slug=slug,
         ))
+        assert result.inserted_primary_key is not None
         post_id = int(result.inserted_primary_key[0])
         self.add_event(conn, at=at, actor=actor, kind="status", post_id=post_id, feed=feed,
                        account=account, to_status=status.value, reason=reason)
@@ -492,7 +494,7 @@ class Store:
                                .where(posts.c.id == post_id)).first()
             if row is None:
                 raise NotFound(f"no post with id {post_id}")
-            condition = posts.c.story_status.in_(expected)
+            condition: sa.ColumnElement[bool] = posts.c.story_status.in_(expected)
             if allow_null:
                 condition = sa.or_(condition, posts.c.story_status.is_(None))
             changed = conn.execute(

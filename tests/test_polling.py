@@ -13,7 +13,7 @@ from bot.config import load_config
 from bot.core import Bot
 from bot.models import Status
 from bot.store import PostFilter
-from tests.feedkit import FeedServer, Item, Route, feed_server, make_items, rss, seed_item
+from tests.feedkit import FeedServer, Item, Route, feed_server, make_items, rss
 from tests.feedkit import write_config as _write_config
 
 

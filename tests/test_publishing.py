@@ -258,7 +258,7 @@ def test_story_is_at_most_once(setup: tuple[Bot, ScriptedPublisher, Clock]) -> N
 
 def test_retry_clears_backoff_and_skip_refuses_posted(
         setup: tuple[Bot, ScriptedPublisher, Clock]) -> None:
-    bot, fake, clock = setup
+    bot, fake, _ = setup
     post_id = first_queued(bot)
     fake.errors = [Transient("connection reset")]
     bot.publishing.publish_account("editorialkaltim", limit=1)

@@ -53,5 +53,5 @@ class Publisher(ABC):
         """A cheap health check for ``bot check``; returns a one-line summary."""
         return "ok"
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook; most publishers hold nothing
         """Release resources (sessions, connections)."""
