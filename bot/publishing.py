@@ -283,7 +283,7 @@ class Publishing:
             outcome = self.settle(post, actor=actor)
             if outcome is not None:
                 outcomes.append(outcome)
-        for post in bot.store.posts_with_status(Status.POSTED, account):
+        for post in bot.store.posts_with_open_story(account):
             if post.story_status == StoryStatus.PUBLISHING:
                 bot.store.story_transition(
                     post.id, StoryStatus.FAILED, expect=[StoryStatus.PUBLISHING], actor=actor,

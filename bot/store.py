@@ -406,6 +406,18 @@ class Store:
         with self.begin() as conn:
             return [_post_from_row(r) for r in conn.execute(query)]
 
+    def posts_with_open_story(self, account: str | None = None) -> list[Post]:
+        """Posted posts whose story is still ``pending`` or ``publishing``."""
+        query = (sa.select(*_POST_COLUMNS).join(articles, articles.c.id == posts.c.article_id)
+                 .where(posts.c.status == Status.POSTED.value,
+                        posts.c.story_status.in_([StoryStatus.PENDING.value,
+                                                  StoryStatus.PUBLISHING.value]))
+                 .order_by(posts.c.id))
+        if account:
+            query = query.where(posts.c.account == account)
+        with self.begin() as conn:
+            return [_post_from_row(r) for r in conn.execute(query)]
+
     def last_posted_at(self, account: str) -> datetime | None:
         """When the account last posted."""
         with self.begin() as conn:
