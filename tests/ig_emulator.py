@@ -60,6 +60,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 CONTROL = "/__emulator__/"
 _SHORTCODE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 PASSWORD_KEY_ID = 41
+PAGE_SIZE = 12
 
 # -- canned bodies, as Instagram sends them and instagrapi parses them ---------------
 
@@ -170,6 +171,12 @@ class Hit:
     path: str
     host: str
     status: int
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+# Request headers kept in each Hit: enough to check locale, timezone and transport.
+_KEPT_HEADERS = ("Host", "User-Agent", "X-IG-App-Locale", "X-IG-Timezone-Offset",
+                 "X-IG-App-Startup-Country", "Accept-Language")
 
 
 class _Server(ThreadingHTTPServer):
@@ -447,8 +454,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, method: str, path: str, status: int, body: Any,
               headers: dict[str, str]) -> None:
-        with self.emu._lock:
-            self.emu.hits.append(Hit(method, path, self.headers.get("Host", ""), status))
+        self._record(method, path, status)
         if isinstance(body, dict | list):
             data = json.dumps(body).encode("utf-8")
             content_type = "application/json; charset=utf-8"
@@ -466,9 +472,15 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:
             self.close_connection = True
 
-    def _drop(self, method: str, path: str) -> None:
+    def _record(self, method: str, path: str, status: int) -> None:
+        if path.startswith(CONTROL) or not path.startswith("/"):
+            return
+        kept = {name: self.headers[name] for name in _KEPT_HEADERS if name in self.headers}
         with self.emu._lock:
-            self.emu.hits.append(Hit(method, path, self.headers.get("Host", ""), 0))
+            self.emu.hits.append(Hit(method, path, self.headers.get("Host", ""), status, kept))
+
+    def _drop(self, method: str, path: str) -> None:
+        self._record(method, path, 0)
         self.close_connection = True
         with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
@@ -700,7 +712,8 @@ class _Handler(BaseHTTPRequestHandler):
         if account is None:
             raise _Reply(404, {"message": "User not found", "status": "fail"})
         items = [_media_json(p, account) for p in reversed(self.emu.feed(account.username))]
-        count = int(self.query.get("count") or 12) or 12
+        # Instagram answers about a dozen a page, whatever `count` asks for.
+        count = min(int(self.query.get("count") or 12) or 12, PAGE_SIZE)
         max_id = self.query.get("max_id") or ""
         if max_id:
             ids = [i["id"] for i in items]

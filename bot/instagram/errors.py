@@ -55,7 +55,7 @@ _HUMAN = (ig.ChallengeError, ig.CaptchaChallengeRequired, ig.AccountSuspended, i
           ig.ProxyAddressIsBlocked, ig.ClientNeedsUpgradeError)
 _NETWORK = (ig.ClientConnectionError, ig.ClientRequestTimeout, ig.ClientIncompleteReadError,
             ig.ClientJSONDecodeError, requests.RequestException, TimeoutError, ConnectionError)
-_BAD_IMAGE = (UnidentifiedImageError, ValueError)
+_BAD_IMAGE = (UnidentifiedImageError, ValueError, OSError)
 
 MAX_MESSAGE = 400
 
@@ -97,13 +97,16 @@ def translate(
     configure_sent: bool = False,
     post_specific: bool = False,
     cooldown: timedelta,
+    last_status: int | None = None,
 ) -> PublishError:
     """The bot's exception for ``exc``, raised while doing ``action``.
 
     ``configure_sent`` says whether a configure request had left the machine: after
     that, a fault that is not Instagram's explicit refusal may mean the post landed.
     ``post_specific`` says a refusal can be blamed on this post (an upload), so that
-    it becomes ``PostRejected`` rather than something to retry.
+    it becomes ``PostRejected`` rather than something to retry. ``last_status`` is
+    the status of the answer the error came from, for the refusals instagrapi raises
+    without the response attached (``UnknownError`` and kin).
     """
     if isinstance(exc, PublishError):
         return exc
@@ -113,6 +116,8 @@ def translate(
         return NeedsHuman(f"{action}: {exc}")
     what = f"{action}: {describe(exc)}"
     status = status_of(exc)
+    if status is None and isinstance(exc, ig.ClientError):
+        status = last_status
     if isinstance(exc, _HUMAN):
         return NeedsHuman(what)
     if is_login_required(exc):
@@ -130,9 +135,9 @@ def translate(
             return PostRejected(what)
     if isinstance(exc, ig.ClientError) and post_specific and _bad_image_reply(exc):
         return PostRejected(what)
-    if isinstance(exc, _BAD_IMAGE | OSError) and post_specific and not configure_sent:
+    if isinstance(exc, _BAD_IMAGE) and post_specific and not configure_sent:
         # Raised while reading and resizing the card, before anything was sent.
-        return PostRejected(what)
+        return PostRejected(f"{action}: cannot read the image ({describe(exc)})")
     if isinstance(exc, ig.ClientError) and status is not None and status < 500:
         # Instagram answered and said no ({"status": "fail"}): nothing was posted, so
         # this is not ambiguous; retry it a bounded number of times.

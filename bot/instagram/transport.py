@@ -11,6 +11,9 @@ would use, and:
 - refuses to send ``media/configure…`` twice within one call: a second configure can
   only be a silent re-send (instagrapi retries after a 408 or an incomplete read, and
   re-posts an empty configure response), and a re-send is how a post goes out twice;
+  a 408 answer becomes a connection error at once, instead of instagrapi's 60 s sleep
+  and re-send; and a configure goes out on a fresh connection, where libcurl never
+  silently re-sends it (it does on a reused connection that dies);
 - records whether a configure left the machine, so an error can be told apart as
   "certainly not posted" (before) or "may have landed" (after);
 - with ``BOT_INSTAGRAM_API`` set, sends every request to that origin instead of
@@ -76,6 +79,10 @@ class ConfigureResendRefused(requests.exceptions.ConnectionError):
     """A second ``media/configure…`` within one call, refused."""
 
 
+class RequestTimeoutAnswer(requests.exceptions.ConnectionError):
+    """Instagram answered 408 Request Timeout."""
+
+
 def is_configure(url: str) -> bool:
     """Whether this request publishes (configures) an uploaded media."""
     return "/media/configure" in urlsplit(url).path
@@ -89,6 +96,9 @@ class Call:
     deadline: float
     configure_sent: bool = False
     configure_url: str | None = None
+    # The HTTP status of the last answer, None while a request is out or after it
+    # failed: instagrapi raises some refusals without the response attached.
+    last_status: int | None = None
 
 
 @dataclass
@@ -125,17 +135,18 @@ class CallLimits:
                 f"{urlsplit(url).path} could be sent")
         return min(left, self.timeout)
 
-    def sending(self, url: str) -> None:
+    def sending(self, url: str) -> Call | None:
         """Note a request about to leave; refuse a second configure in one call."""
         call = self.current
         if call is None or not is_configure(url):
-            return
+            return call
         if call.configure_sent:
             raise ConfigureResendRefused(
                 f"{call.label}: refused to send {urlsplit(url).path} a second time "
                 f"(the first may have landed)")
         call.configure_sent = True
         call.configure_url = url
+        return call
 
 
 class BoundedAdapter(BaseAdapter):
@@ -166,9 +177,19 @@ class BoundedAdapter(BaseAdapter):
             outgoing = self._to_seam(request)
             # Environment proxies were resolved for Instagram's hosts, not for the seam.
             proxies = {}
-        self.limits.sending(url)
-        response = self.inner.send(outgoing, stream=stream, timeout=budget, verify=verify,
-                                   cert=cert, proxies=proxies)
+        call = self.limits.sending(url)
+        if call is not None:
+            call.last_status = None
+        with _fresh_connection(self.inner, is_configure(url)):
+            response = self.inner.send(outgoing, stream=stream, timeout=budget,
+                                       verify=verify, cert=cert, proxies=proxies)
+        if call is not None:
+            call.last_status = response.status_code
+        if response.status_code == 408:
+            # instagrapi answers a 408 by sleeping 60 s and sending the request again,
+            # configure included; the bot's own backoff and exactly-once check decide.
+            response.close()
+            raise RequestTimeoutAnswer(f"HTTP 408 from {urlsplit(url).path}", request=request)
         if outgoing is not request:
             # requests files cookies and follows redirects by the URL it asked for:
             # keep Instagram's, so the session behaves exactly as in production.
@@ -192,6 +213,28 @@ class BoundedAdapter(BaseAdapter):
     def close(self) -> None:
         """Close the wrapped adapter."""
         self.inner.close()
+
+
+@contextmanager
+def _fresh_connection(adapter: BaseAdapter, fresh: bool) -> Iterator[None]:
+    """Send this request on a new connection (curl transport only).
+
+    libcurl re-sends a request, POSTs included, when a reused connection dies before
+    any byte of the answer arrives ("Connection died, retrying a fresh connect"). For
+    a configure that already reached Instagram, that is a second post. On a fresh
+    connection libcurl never retries, and the fault surfaces as an error.
+    """
+    options = getattr(getattr(adapter, "client", None), "curl_options", None)
+    if not fresh or not isinstance(options, dict):
+        yield
+        return
+    from curl_cffi import CurlOpt
+
+    options[CurlOpt.FRESH_CONNECT] = 1
+    try:
+        yield
+    finally:
+        options.pop(CurlOpt.FRESH_CONNECT, None)
 
 
 def bound_session(session: requests.Session, limits: CallLimits, origin: str | None) -> None:

@@ -207,7 +207,7 @@ class InstagramPublisher(Publisher):
                 except Exception as exc:
                     if not (relogin and is_login_required(exc)):
                         raise
-                    self._relogin(client, exc)
+                    self._relogin(client, exc, "session check")
                     me = client.account_info()
         except Exception as exc:
             self._drop_client()
@@ -216,12 +216,12 @@ class InstagramPublisher(Publisher):
         self._save_if_changed(client)
         return client
 
-    def _relogin(self, client: Client, cause: BaseException) -> None:
+    def _relogin(self, client: Client, cause: BaseException, label: str) -> None:
         """Log in again once, with the same device settings; save the new session."""
         creds = Credentials.from_env(self.account)
         if not creds.can_login:
             raise SessionExpired(
-                f"Instagram ended the session ({describe(cause)}) and "
+                f"{label}: Instagram ended the session ({describe(cause)}) and "
                 f"{self.account.username_env}/{self.account.password_env} are not set, so "
                 f"the bot cannot log in again: run `bot login --account {self.account.name}`")
         log.warning("Instagram ended the session (%s); logging in again once",
@@ -277,10 +277,10 @@ class InstagramPublisher(Publisher):
                         relogged = True
                         try:
                             with self.limits.call("relogin") as relogin_call:
-                                self._relogin(client, exc)
+                                self._relogin(client, exc, label)
                         except Exception as again:
                             self._drop_client()
-                            raise self._translate(again, "relogin", relogin_call,
+                            raise self._translate(again, label, relogin_call,
                                                   post_specific=False) from again
                         continue
                     error = self._translate(exc, label, call, post_specific=post_specific)
@@ -293,8 +293,11 @@ class InstagramPublisher(Publisher):
 
     def _translate(self, exc: BaseException, label: str, call: Call | None, *,
                    post_specific: bool) -> Exception:
+        if isinstance(exc, PublishError) and not str(exc).startswith(f"{label}: "):
+            exc.args = (f"{label}: {exc}", *exc.args[1:])
         error = translate(exc, action=label, configure_sent=bool(call and call.configure_sent),
-                          post_specific=post_specific, cooldown=self.config.publish.cooldown)
+                          post_specific=post_specific, cooldown=self.config.publish.cooldown,
+                          last_status=call.last_status if call else None)
         log.debug("%s failed: %s -> %s", label, describe(exc), type(error).__name__,
                   extra={"account": self.account.name})
         return error
