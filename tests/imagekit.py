@@ -17,7 +17,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
 
 def landscape(size: tuple[int, int] = (2000, 1333), seed: int = 7) -> Image.Image:
-    """A photo-like scene: graded sky, a low sun, layered hills, water and film grain.
+    """A photo-like scene: a golden-hour sky, a low sun, layered hills, a lake, grain.
 
     Drawn at a quarter of the size and scaled up, then grained at full size, so JPEG
     has the kind of detail a real photo gives it.
@@ -25,36 +25,46 @@ def landscape(size: tuple[int, int] = (2000, 1333), seed: int = 7) -> Image.Imag
     rng = random.Random(seed)
     width, height = size
     w, h = max(8, width // 4), max(8, height // 4)
-    sky_top, sky_low = (38, 86, 150), (250, 196, 140)
+    horizon = int(h * 0.60)
+    sky_top, sky_low = (52, 112, 186), (255, 200, 128)
     column = bytes(
         channel
         for y in range(h)
-        for channel in _lerp(sky_top, sky_low, min(1.0, y / (h * 0.62)))
+        for channel in _lerp(sky_top, sky_low, min(1.0, (y / horizon) ** 1.6))
     )
     scene = Image.frombytes("RGB", (1, h), column).resize((w, h))
-    sun = Image.radial_gradient("L").resize((w // 2, w // 2))
-    sun = ImageOps.invert(sun).point(lambda v: max(0, v - 120) * 2)
-    scene.paste((255, 240, 210), (int(w * 0.62), int(h * 0.28)), sun)
+    glow = ImageOps.invert(Image.radial_gradient("L").resize((w, w)))
+    glow = glow.point(lambda v: max(0, v - 100) * 2)
+    scene.paste((255, 236, 190), (w // 2 - w // 2, horizon - w // 2 - h // 10), glow)
     draw = ImageDraw.Draw(scene)
-    horizon = int(h * 0.62)
-    layers = [((92, 108, 128), 0.18), ((64, 88, 82), 0.12), ((40, 66, 48), 0.08),
-              ((28, 48, 30), 0.05)]
+    sun_r = max(2, w // 28)
+    sun_x, sun_y = int(w * 0.5), horizon - h // 10
+    draw.ellipse((sun_x - sun_r, sun_y - sun_r, sun_x + sun_r, sun_y + sun_r),
+                 fill=(255, 246, 220))
+    layers = [((120, 120, 150), 0.16), ((78, 110, 96), 0.11), ((46, 86, 52), 0.08),
+              ((30, 62, 34), 0.05)]
     for depth, (colour, amplitude) in enumerate(layers):
-        base = horizon - int(h * 0.10) + depth * int(h * 0.06)
+        base = horizon - int(h * 0.08) + depth * int(h * 0.045)
         points = [(0, h)]
         y = base
-        for x in range(0, w + 8, 8):
-            y += rng.randint(-6, 6)
-            y = max(base - int(h * amplitude), min(base + int(h * 0.05), y))
+        for x in range(0, w + 6, 6):
+            y += rng.randint(-5, 5)
+            y = max(base - int(h * amplitude), min(base + int(h * 0.04), y))
             points.append((x, y))
         points.append((w, h))
         draw.polygon(points, fill=colour)
-    for y in range(horizon + int(h * 0.18), h):
-        tone = _lerp((46, 90, 120), (20, 40, 60), (y - horizon) / max(1, h - horizon))
-        draw.line((0, y, w, y), fill=tone)
-    scene = scene.filter(ImageFilter.GaussianBlur(0.8)).resize(size, Image.Resampling.BICUBIC)
-    grain = Image.effect_noise(size, 22).convert("RGB")
-    return Image.blend(scene, grain, 0.06)
+    lake_top = horizon + int(h * 0.12)
+    for y in range(lake_top, h):
+        t = (y - lake_top) / max(1, h - lake_top)
+        draw.line((0, y, w, y), fill=_lerp((236, 170, 110), (38, 70, 104), t ** 0.6))
+    for _ in range(w // 8):  # glints on the water
+        x, y = rng.randrange(w), rng.randrange(lake_top, h)
+        draw.line((x, y, x + rng.randint(1, 4), y), fill=(250, 206, 150))
+    scene = scene.filter(ImageFilter.GaussianBlur(0.7)).resize(size, Image.Resampling.BICUBIC)
+    # Grain at the level of a real news photo: a 2000×1333 JPEG comes out at ~600 KB,
+    # which is what makes decoding cost what it costs with real photos.
+    grain = Image.effect_noise(size, 40).convert("RGB")
+    return Image.blend(scene, grain, 0.12)
 
 
 def _lerp(a: tuple[int, int, int], b: tuple[int, int, int], t: float) -> tuple[int, int, int]:
@@ -214,7 +224,7 @@ HOSTILE: tuple[Hostile, ...] = (
     Hostile("avif", lambda: encode(_photo((640, 480)), "AVIF", quality=60), "image/avif", True),
     Hostile("one-pixel", lambda: encode(Image.new("RGB", (1, 1), "red"), "PNG"), "image/png",
             False),
-    Hostile("banner", lambda: jpeg(_photo((2400, 300))), "image/jpeg", False),
+    Hostile("banner", lambda: jpeg(_photo((3200, 500))), "image/jpeg", False),
     Hostile("png-bomb-30000", png_bomb, "image/png", False),
     Hostile("jpeg-header-30000", lambda: jpeg_with_size(jpeg(_photo((640, 480))), 30000, 30000),
             "image/jpeg", False),

@@ -1,0 +1,525 @@
+"""The card layouts: overlay (default), split, branded (no photo) and story.
+
+Every layout is computed from the bottom up in fixed pixel units on a 1080 px wide
+canvas, with all text kept inside a 72 px side margin, well within the central
+1012 px band that survives Instagram's 3:4 profile-grid crop. The positions of
+everything drawn are recorded as ``TextBox``es so tests (and curious humans) can check
+the geometry without parsing pixels.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Final
+from zoneinfo import ZoneInfo
+
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+from bot.articles import Article
+from bot.cards.colours import RGB, WHITE, contrast, hex_to_rgb, mix, readable_on
+from bot.cards.fonts import FontBook, Typeface
+from bot.cards.images import (
+    POST_SIZE,
+    STORY_SIZE,
+    backdrop,
+    check_photo_size,
+    cover,
+    rounded_mask,
+    scrim,
+    to_rgb,
+    top_scrim,
+)
+from bot.cards.text import Fit, fit_text
+from bot.config import CardConfig, SiteConfig
+from bot.dates import tanggal
+from bot.errors import RenderError
+
+Box = tuple[int, int, int, int]
+
+MARGIN: Final = 72  # side margin: text spans x 72..1008, inside the 34..1046 grid band
+TOP: Final = 64
+BOTTOM: Final = 64
+GRID_BAND: Final = (34, 1046)  # what the profile grid's 3:4 crop keeps of a 1080 px card
+MAX_LINES: Final = 4
+SHADE: Final = (6, 9, 16)  # the scrim colour: black with a little of the night in it
+MAX_JPEG_BYTES: Final = 8_000_000
+
+# Instagram draws its own UI over the top ~250 px and bottom ~330 px of a story; the
+# link sticker goes into this clear area, which the layout keeps free.
+STORY_TOP: Final = 250
+STORY_STICKER_BOX: Final = (240, 1450, 840, 1590)
+
+
+@dataclass(frozen=True)
+class TextBox:
+    """Where one piece of text (or the site mark) was drawn, in card pixels."""
+
+    role: str  # headline, category, date, domain, mark, cta
+    text: str
+    box: Box
+
+
+@dataclass
+class Card:
+    """A rendered card and the headline exactly as drawn on it (for the alt text)."""
+
+    image: Image.Image
+    headline: str
+    quality: int = 88
+    layout: str = "overlay"  # overlay, split, branded, story, story-branded
+    headline_size: int = 0
+    headline_lines: tuple[str, ...] = ()
+    truncated: bool = False
+    text_boxes: tuple[TextBox, ...] = ()
+    sticker_box: Box | None = None  # story cards: where the link sticker goes
+    note: str | None = None  # why the given photo was not used, if it was not
+
+    def to_jpeg(self) -> bytes:
+        """Baseline (not progressive) sRGB JPEG bytes at the card's exact size, under 8 MB."""
+        image = self.image if self.image.mode == "RGB" else self.image.convert("RGB")
+        quality = self.quality
+        while True:
+            buffer = io.BytesIO()
+            # No ICC profile and no EXIF: untagged JPEG is read as sRGB everywhere.
+            image.save(buffer, "JPEG", quality=quality, progressive=False, optimize=False)
+            data = buffer.getvalue()
+            if len(data) < MAX_JPEG_BYTES or quality <= 50:
+                return data
+            quality -= 10
+
+
+@dataclass(frozen=True)
+class _Content:
+    """The article's text as it goes on the card, cleaned for the fonts."""
+
+    headline: str
+    category: str | None
+    date: str | None
+    domain: str
+    accent: RGB
+
+
+@dataclass
+class _Canvas:
+    """An image being drawn on, recording where each text went."""
+
+    image: Image.Image
+    boxes: list[TextBox] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.draw = ImageDraw.Draw(self.image)
+
+    def text(self, xy: tuple[float, float], text: str, font: ImageFont.FreeTypeFont,
+             fill: RGB, *, role: str, anchor: str = "ls", tracking: float = 0.0) -> Box:
+        """Draw ``text`` (letter-spaced by ``tracking`` px) and record its box."""
+        x, y = xy
+        if not tracking:
+            self.draw.text((x, y), text, font=font, fill=fill, anchor=anchor)
+            box = self.draw.textbbox((x, y), text, font=font, anchor=anchor)
+        else:
+            width = tracked_length(text, font, tracking)
+            if anchor[0] == "r":
+                x -= width
+            elif anchor[0] == "m":
+                x -= width / 2
+            vertical = "l" + anchor[1]
+            left = x
+            for ch in text:
+                self.draw.text((x, y), ch, font=font, fill=fill, anchor=vertical)
+                x += font.getlength(ch) + tracking
+            top, bottom = self.draw.textbbox((left, y), text, font=font, anchor=vertical)[1::2]
+            box = (round(left), top, round(left + width), bottom)
+        rounded = (int(box[0]), int(box[1]), int(box[2]), int(box[3]))
+        self.boxes.append(TextBox(role, text, rounded))
+        return rounded
+
+    def paste(self, image: Image.Image, xy: tuple[int, int], *, role: str, text: str) -> None:
+        """Paste an RGBA element (the site mark) and record its box."""
+        self.image.paste(image, xy, image if image.mode == "RGBA" else None)
+        self.boxes.append(TextBox(role, text, (xy[0], xy[1], xy[0] + image.width,
+                                               xy[1] + image.height)))
+
+
+def tracked_length(text: str, font: ImageFont.FreeTypeFont, tracking: float) -> float:
+    """The advance width of ``text`` drawn with ``tracking`` px between letters."""
+    return sum(font.getlength(ch) for ch in text) + tracking * max(0, len(text) - 1)
+
+
+def cap_height(font: ImageFont.FreeTypeFont) -> int:
+    """The height of a capital above the baseline, in pixels."""
+    return -int(font.getbbox("H", anchor="ls")[1])
+
+
+class CardRenderer:
+    """Renders cards for articles according to the ``[card]`` template.
+
+    One renderer can be shared by threads: rendering holds a lock, because FreeType
+    faces are not safe to use from two threads at once.
+    """
+
+    def __init__(self, config: CardConfig, site: SiteConfig, tz: ZoneInfo) -> None:
+        self.config = config
+        self.site = site
+        self.tz = tz
+        self.fonts = FontBook(config.fonts)
+        self.accent = hex_to_rgb(config.accent)
+        self.background = hex_to_rgb(config.background)
+        self.logo = _load_logo(config) if config.logo else None
+        self._lock = threading.Lock()
+        self._marks: dict[tuple[int, RGB, bool], Image.Image] = {}
+        self._backgrounds: dict[tuple[int, int], Image.Image] = {}
+
+    # ----------------------------------------------------------------- entry point
+
+    def render(self, article: Article, photo: Image.Image | None, *, story: bool = False) -> Card:
+        """Render the feed card (or the story card with ``story=True``)."""
+        with self._lock:
+            note = None
+            if photo is not None:
+                try:
+                    photo = self._usable(photo)
+                except RenderError as exc:
+                    note = str(exc)
+                    photo = None
+            content = self._content(article)
+            if story:
+                card = self._story(content, photo)
+            elif photo is None:
+                card = self._branded(content)
+            elif self.config.layout == "split":
+                card = self._split(content, photo)
+            else:
+                card = self._overlay(content, photo)
+            card.note = note
+            card.quality = self.config.quality
+            return card
+
+    def _usable(self, photo: Image.Image) -> Image.Image:
+        check_photo_size(photo.size)
+        try:
+            return to_rgb(photo)
+        except (OSError, ValueError) as exc:
+            raise RenderError(f"photo cannot be converted to RGB: {exc}") from None
+
+    def _content(self, article: Article) -> _Content:
+        face = self.fonts.headline
+        headline = face.clean(article.title).text or self.site.name
+        category = None
+        if self.config.show_category and article.category:
+            category = self.fonts.label.clean(article.category.upper()).text or None
+        date = None
+        if self.config.show_date:
+            moment = article.published or article.updated or datetime.now(UTC)
+            date = self.fonts.body.clean(tanggal(moment, self.tz)).text
+        accent = hex_to_rgb(self.config.accent_for(article.category))
+        return _Content(headline, category, date, self.site.domain, accent)
+
+    # ------------------------------------------------------------------ layouts
+
+    def _overlay(self, content: _Content, photo: Image.Image) -> Card:
+        width, height = POST_SIZE
+        canvas = _Canvas(cover(photo, POST_SIZE))
+        fit = self._fit(content.headline, min_size=50, max_size=88)
+        font = self.fonts.headline.at(fit.size)
+        leading = round(fit.size * 1.12)
+        footer = height - BOTTOM
+        rule_y = footer - 56
+        last_baseline = rule_y - 48
+        first_baseline = last_baseline - leading * (fit.line_count - 1)
+        text_top = first_baseline - cap_height(font)
+        label_bottom = text_top - 30
+        block_top = label_bottom - (self._label_height() if content.category else 0)
+
+        # The scrim is fully dark from just above the category label down, whatever the
+        # photo: that is what keeps white text at WCAG AA contrast on a white photo.
+        ramp = 380
+        y0 = max(0, block_top - 40 - ramp)
+        canvas.image.paste(SHADE, (0, y0, width, height), self._scrim(height - y0, ramp))
+        canvas.image.paste(SHADE, (0, 0, width, 280), top_scrim(width, 280, 0.55))
+
+        self._mark(canvas, (MARGIN, TOP), 34, WHITE, shadow=True)
+        if content.category:
+            self._label(canvas, content.category, content.accent, MARGIN, label_bottom)
+        self._headline(canvas, fit, first_baseline, leading, WHITE)
+        canvas.image.paste(WHITE, (MARGIN, rule_y, width - MARGIN, rule_y + 2),
+                           Image.new("L", (width - 2 * MARGIN, 2), 70))
+        self._footer(canvas, content, footer, (214, 219, 227), WHITE)
+        return self._card(canvas, fit, "overlay")
+
+    def _split(self, content: _Content, photo: Image.Image) -> Card:
+        width, height = POST_SIZE
+        photo_height = 756
+        canvas = _Canvas(Image.new("RGB", POST_SIZE, self.background))
+        canvas.image.paste(cover(photo, (width, photo_height)), (0, 0))
+        ink, muted = self._inks(self.background)
+
+        self._mark_chip(canvas, (MARGIN, TOP), 30)
+        label_h = self._label_height()
+        if content.category:
+            self._label(canvas, content.category, content.accent, MARGIN,
+                        photo_height + label_h // 2)
+        footer = height - BOTTOM
+        rule_y = footer - 56
+        fit = self._fit(content.headline, min_size=46, max_size=76)
+        font = self.fonts.headline.at(fit.size)
+        leading = round(fit.size * 1.14)
+        first_baseline = photo_height + label_h // 2 + 40 + cap_height(font)
+        self._headline(canvas, fit, first_baseline, leading, ink)
+        canvas.draw.rectangle((MARGIN, rule_y, width - MARGIN, rule_y + 1),
+                              fill=mix(self.background, ink, 0.25))
+        self._footer(canvas, content, footer, muted, ink)
+        return self._card(canvas, fit, "split")
+
+    def _branded(self, content: _Content) -> Card:
+        width, height = POST_SIZE
+        canvas = _Canvas(self._branded_background(POST_SIZE).copy())
+        ink, muted = self._inks(self.background)
+        self._mark(canvas, (MARGIN, TOP), 40, ink)
+
+        fit = self._fit(content.headline, min_size=56, max_size=100)
+        font = self.fonts.headline.at(fit.size)
+        leading = round(fit.size * 1.1)
+        label_h = self._label_height() if content.category else 0
+        # Centre the label-and-headline block optically, a little above the middle.
+        block_h = label_h + (34 if label_h else 0) + cap_height(font) + leading * (
+            fit.line_count - 1)
+        top = max(220, round((height - block_h) / 2 - 40))
+        if content.category:
+            self._label(canvas, content.category, content.accent, MARGIN, top + label_h)
+        first_baseline = top + label_h + (34 if label_h else 0) + cap_height(font)
+        self._headline(canvas, fit, first_baseline, leading, ink)
+
+        footer = height - BOTTOM
+        rule_y = footer - 56
+        canvas.draw.rectangle((MARGIN, rule_y, width - MARGIN, rule_y + 1),
+                              fill=mix(self.background, ink, 0.25))
+        self._footer(canvas, content, footer, muted, ink)
+        return self._card(canvas, fit, "branded")
+
+    def _story(self, content: _Content, photo: Image.Image | None) -> Card:
+        width = STORY_SIZE[0]
+        if photo is not None:
+            canvas = _Canvas(backdrop(photo, STORY_SIZE, SHADE, 0.62))
+            ink, muted = WHITE, (214, 219, 227)
+        else:
+            canvas = _Canvas(self._branded_background(STORY_SIZE).copy())
+            ink, muted = self._inks(self.background)
+        self._mark(canvas, (MARGIN, STORY_TOP), 36, ink, shadow=photo is not None)
+
+        label_h = self._label_height()
+        if photo is not None:
+            frame = (width - 2 * MARGIN, 580)
+            frame_top = STORY_TOP + 90
+            canvas.image.paste(cover(photo, frame), (MARGIN, frame_top), rounded_mask(frame, 28))
+            label_bottom = frame_top + frame[1] + label_h // 2
+            fit = self._fit(content.headline, min_size=46, max_size=68)
+        else:
+            label_bottom = 560
+            fit = self._fit(content.headline, min_size=52, max_size=92)
+        if content.category:
+            self._label(canvas, content.category, content.accent, MARGIN, label_bottom)
+        font = self.fonts.headline.at(fit.size)
+        leading = round(fit.size * 1.12)
+        first_baseline = label_bottom + 44 + cap_height(font)
+        self._headline(canvas, fit, first_baseline, leading, ink)
+        last_baseline = first_baseline + leading * (fit.line_count - 1)
+        self._footer(canvas, content, last_baseline + 76, muted, ink)
+
+        sticker = STORY_STICKER_BOX
+        cta = self.fonts.label.clean(f"{self.config.story_cta.upper()} ↓").text
+        canvas.text((width // 2, sticker[1] - 34), cta, self.fonts.label.at(26), ink,
+                    role="cta", anchor="ms", tracking=3)
+        card = self._card(canvas, fit, "story" if photo is not None else "story-branded")
+        card.sticker_box = sticker
+        return card
+
+    # ------------------------------------------------------------------ pieces
+
+    def _fit(self, headline: str, *, min_size: int, max_size: int) -> Fit:
+        return fit_text(headline, self.fonts.headline, width=POST_SIZE[0] - 2 * MARGIN,
+                        max_lines=MAX_LINES, min_size=min_size, max_size=max_size)
+
+    def _scrim(self, height: int, ramp: int) -> Image.Image:
+        # One tall mask per renderer, cropped to the height needed: cheap, no per-card math.
+        full = scrim(POST_SIZE[0], POST_SIZE[1], ramp, 0.82, 0.94)
+        return full.crop((0, 0, POST_SIZE[0], height))
+
+    def _inks(self, background: RGB) -> tuple[RGB, RGB]:
+        """(text colour, secondary text colour) that read well on ``background``."""
+        ink = readable_on(background)
+        muted = mix(ink, background, 0.28)
+        if contrast(muted, background) < 4.5:
+            muted = ink
+        return ink, muted
+
+    def _headline(self, canvas: _Canvas, fit: Fit, first_baseline: int, leading: int,
+                  fill: RGB) -> None:
+        font = self.fonts.headline.at(fit.size)
+        for i, line in enumerate(fit.lines):
+            canvas.text((MARGIN, first_baseline + i * leading), line, font, fill,
+                        role="headline")
+
+    def _label_height(self) -> int:
+        return 50
+
+    def _label(self, canvas: _Canvas, text: str, accent: RGB, x: int, bottom: int) -> None:
+        """The category in a solid accent box, letter-spaced capitals."""
+        font = self.fonts.label.at(24)
+        tracking = 2.4
+        pad = 18
+        max_width = POST_SIZE[0] - 2 * MARGIN - 2 * pad
+        while len(text) > 1 and tracked_length(text, font, tracking) > max_width:
+            text = text[:-2].rstrip() + self.fonts.label.ellipsis
+        width = round(tracked_length(text, font, tracking)) + 2 * pad
+        height = self._label_height()
+        top = bottom - height
+        canvas.draw.rectangle((x, top, x + width - 1, bottom - 1), fill=accent)
+        baseline = top + (height + cap_height(font)) // 2
+        canvas.text((x + pad, baseline), text, font, readable_on(accent), role="category",
+                    tracking=tracking)
+
+    def _footer(self, canvas: _Canvas, content: _Content, baseline: int, muted: RGB,
+                ink: RGB) -> None:
+        width = POST_SIZE[0]
+        if content.date:
+            canvas.text((MARGIN, baseline), content.date, self.fonts.body.at(26), muted,
+                        role="date")
+        canvas.text((width - MARGIN, baseline), content.domain,
+                    self.fonts.label.at(26), ink, role="domain", anchor="rs")
+
+    def _mark(self, canvas: _Canvas, xy: tuple[int, int], height: int, colour: RGB,
+              *, shadow: bool = False) -> None:
+        """The site's logo, or a wordmark built from its name, ``height`` px tall.
+
+        Over a photo it gets a soft shadow, which keeps it readable on a bright sky.
+        """
+        key = (height, colour, shadow)
+        mark = self._marks.get(key)
+        if mark is None:
+            mark = self._scaled_logo(height) if self.logo else self._wordmark(height, colour)
+            if shadow:
+                mark = _with_shadow(mark)
+            self._marks[key] = mark
+        x, y = xy
+        if shadow:
+            x, y = x - _SHADOW_PAD, y - _SHADOW_PAD
+        canvas.paste(mark, (x, y), role="mark", text=self.site.name)
+        if shadow:  # record the mark itself, not its shadow's padding
+            box = canvas.boxes[-1].box
+            canvas.boxes[-1] = TextBox("mark", self.site.name,
+                                       (box[0] + _SHADOW_PAD, box[1] + _SHADOW_PAD,
+                                        box[2] - _SHADOW_PAD, box[3] - _SHADOW_PAD))
+
+    def _mark_chip(self, canvas: _Canvas, xy: tuple[int, int], height: int) -> None:
+        """The mark on a small panel-coloured plate, for layouts where it sits on a photo
+        without a scrim."""
+        ink, _ = self._inks(self.background)
+        pad_x, pad_y = 20, 16
+        key = (height, ink, False)
+        mark = self._marks.get(key)
+        if mark is None:
+            mark = self._scaled_logo(height) if self.logo else self._wordmark(height, ink)
+            self._marks[key] = mark
+        x, y = xy
+        canvas.draw.rectangle((x - pad_x, y - pad_y, x + mark.width + pad_x - 1,
+                               y + mark.height + pad_y - 1), fill=self.background)
+        canvas.paste(mark, (x, y), role="mark", text=self.site.name)
+
+    def _scaled_logo(self, height: int) -> Image.Image:
+        assert self.logo is not None
+        box = (POST_SIZE[0] // 2 - MARGIN, round(height * 1.8))
+        scale = min(box[0] / self.logo.width, box[1] / self.logo.height)
+        size = (max(1, round(self.logo.width * scale)), max(1, round(self.logo.height * scale)))
+        return self.logo.resize(size, Image.Resampling.LANCZOS)
+
+    def _wordmark(self, height: int, colour: RGB) -> Image.Image:
+        """``▌EDITORIAL KALTIM``: the name in heavy capitals after an accent bar."""
+        face: Typeface = self.fonts.headline
+        name = face.clean(self.site.name.upper()).text or self.site.domain.upper()
+        # Size the capitals so they fill ``height``; the bar matches the cap height.
+        probe = face.at(100)
+        size = max(8, round(100 * height / max(1, cap_height(probe))))
+        font = face.at(size)
+        tracking = size * 0.05
+        cap = cap_height(font)
+        bar = max(6, round(cap * 0.32))
+        gap = round(cap * 0.5)
+        text_w = round(tracked_length(name, font, tracking))
+        image = Image.new("RGBA", (bar + gap + text_w + 4, cap), (0, 0, 0, 0))
+        draw = ImageDraw.Draw(image)
+        draw.rectangle((0, 0, bar - 1, cap - 1), fill=self.accent)
+        x = float(bar + gap)
+        for ch in name:
+            draw.text((x, cap), ch, font=font, fill=colour, anchor="ls")
+            x += font.getlength(ch) + tracking
+        return image
+
+    def _branded_background(self, size: tuple[int, int]) -> Image.Image:
+        """The no-photo background: the brand colour, lit from the top left, with the
+        site's initials set huge and faint. Cached per size; copy before drawing."""
+        cached = self._backgrounds.get(size)
+        if cached is not None:
+            return cached
+        width, height = size
+        base = self.background
+        light = mix(base, WHITE, 0.07)
+        dark = mix(base, (0, 0, 0), 0.35)
+        # A soft light from the top left: a radial gradient centred there, 0 at the centre.
+        glow = Image.radial_gradient("L").resize((width * 3, height * 3))
+        cx, cy = round(width * 0.15), round(height * 0.05)
+        left, top = glow.width // 2 - cx, glow.height // 2 - cy
+        gradient = glow.crop((left, top, left + width, top + height))
+        image = Image.composite(Image.new("RGB", size, dark), Image.new("RGB", size, light),
+                                gradient)
+        initials = "".join(word[0] for word in self.site.name.split()[:2]).upper() or "N"
+        face = self.fonts.headline
+        if face.covers(initials):
+            font = face.at(round(height * 0.62))
+            layer = Image.new("L", size, 0)
+            ImageDraw.Draw(layer).text((width + 40, height + 90), initials, font=font,
+                                       fill=18, anchor="rd")
+            image.paste(readable_on(base), (0, 0), layer)
+        # A thin accent rule down the left edge carries the brand colour into the card.
+        ImageDraw.Draw(image).rectangle((0, 0, 11, height), fill=self.accent)
+        self._backgrounds[size] = image
+        return image
+
+    def _card(self, canvas: _Canvas, fit: Fit, layout: str) -> Card:
+        return Card(
+            image=canvas.image,
+            headline=fit.text,
+            layout=layout,
+            headline_size=fit.size,
+            headline_lines=fit.lines,
+            truncated=fit.truncated,
+            text_boxes=tuple(canvas.boxes),
+        )
+
+
+_SHADOW_PAD: Final = 16
+
+
+def _with_shadow(mark: Image.Image) -> Image.Image:
+    """``mark`` on a transparent canvas with a soft dark shadow under it."""
+    pad = _SHADOW_PAD
+    size = (mark.width + 2 * pad, mark.height + 2 * pad)
+    alpha = Image.new("L", size, 0)
+    alpha.paste(mark.getchannel("A"), (pad, pad + 2))
+    alpha = alpha.filter(ImageFilter.GaussianBlur(7)).point(lambda v: min(255, v * 1.1))
+    out = Image.new("RGBA", size, (*SHADE, 0))
+    out.putalpha(alpha)
+    out.alpha_composite(mark, (pad, pad))
+    return out
+
+
+def _load_logo(config: CardConfig) -> Image.Image:
+    assert config.logo is not None
+    try:
+        with Image.open(config.logo, formats=("PNG", "WEBP", "JPEG")) as image:
+            image.load()
+            return image.convert("RGBA")
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise RenderError(f"cannot read the logo {config.logo}: {exc}") from None

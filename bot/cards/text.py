@@ -1,0 +1,230 @@
+"""Fitting a headline into a box: the largest size that wraps into the allowed lines.
+
+The size is found by binary search (about six measurements, not one per pixel), and
+the lines are then balanced, the way a designer would break them, so that a headline
+does not leave one word alone on a line of its own. An ellipsis appears only
+when the text does not fit even at the minimum size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.cards.fonts import Typeface
+
+_TRAILING_PUNCT = " ,;:–—-"
+
+
+@dataclass(frozen=True)
+class _Token:
+    text: str
+    glued: bool  # continues the previous token without a space (a split long word)
+
+
+@dataclass(frozen=True)
+class Fit:
+    """A headline set in lines at one size."""
+
+    lines: tuple[str, ...]
+    size: int
+    truncated: bool
+    text: str  # the headline as drawn, in one line, ellipsis included
+
+    @property
+    def line_count(self) -> int:
+        """How many lines the headline takes."""
+        return len(self.lines)
+
+
+class _Measured:
+    """The tokens of a text measured at one size."""
+
+    def __init__(self, face: Typeface, size: int, words: list[str], width: int) -> None:
+        font = face.at(size)
+        self.space = font.getlength(" ")
+        self.width = width
+        self.tokens: list[_Token] = []
+        self.widths: list[float] = []
+        for word in words:
+            word_width = font.getlength(word)
+            if word_width <= width:
+                self.tokens.append(_Token(word, glued=False))
+                self.widths.append(word_width)
+                continue
+            for i, piece in enumerate(_split_to_width(word, font.getlength, width)):
+                self.tokens.append(_Token(piece, glued=i > 0))
+                self.widths.append(font.getlength(piece))
+
+    def wrap(self, width: float) -> list[tuple[int, int]]:
+        """Greedy wrap at ``width``: (start, end) token ranges, one per line."""
+        lines: list[tuple[int, int]] = []
+        start = 0
+        current = 0.0
+        for i, token_width in enumerate(self.widths):
+            if i == start:
+                current = token_width
+                continue
+            gap = 0.0 if self.tokens[i].glued else self.space
+            if current + gap + token_width <= width:
+                current += gap + token_width
+            else:
+                lines.append((start, i))
+                start = i
+                current = token_width
+        if self.tokens:
+            lines.append((start, len(self.tokens)))
+        return lines
+
+    def line_text(self, start: int, end: int) -> str:
+        """The tokens start..end as one line of text."""
+        parts = []
+        for i in range(start, end):
+            if i > start and not self.tokens[i].glued:
+                parts.append(" ")
+            parts.append(self.tokens[i].text)
+        return "".join(parts)
+
+
+
+def _split_to_width(word: str, measure: Callable[[str], float], width: int) -> list[str]:
+    """A word wider than the line (a URL, a long hashtag) cut into pieces that fit."""
+    pieces: list[str] = []
+    rest = word
+    while rest:
+        lo, hi = 1, len(rest)
+        while lo < hi:  # the longest prefix that fits
+            mid = (lo + hi + 1) // 2
+            if measure(rest[:mid]) <= width:
+                lo = mid
+            else:
+                hi = mid - 1
+        pieces.append(rest[:lo])
+        rest = rest[lo:]
+    return pieces
+
+
+def fit_text(
+    text: str,
+    face: Typeface,
+    *,
+    width: int,
+    max_lines: int,
+    min_size: int,
+    max_size: int,
+    balance: bool = True,
+) -> Fit:
+    """Set ``text`` at the largest size in [min_size, max_size] that fits ``max_lines``."""
+    words = text.split()
+    if not words:
+        return Fit((), max_size, False, "")
+    cache: dict[int, _Measured] = {}
+
+    def measured(size: int) -> _Measured:
+        if size not in cache:
+            cache[size] = _Measured(face, size, words, width)
+        return cache[size]
+
+    def fits(size: int) -> bool:
+        return len(measured(size).wrap(width)) <= max_lines
+
+    if not fits(min_size):
+        return _truncate(measured(min_size), face, min_size, max_lines)
+    lo, hi = min_size, max_size
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if fits(mid):
+            lo = mid
+        else:
+            hi = mid - 1
+    size = lo
+    if balance:
+        # A one-word last line (a widow) is worth a slightly smaller size to avoid.
+        for smaller in range(lo, max(min_size, round(lo * 0.86)) - 1, -1):
+            ranges = _balanced(measured(smaller), len(measured(smaller).wrap(width)))
+            if not _widowed(measured(smaller), ranges):
+                size = smaller
+                break
+    m = measured(size)
+    ranges = m.wrap(width)
+    if balance and len(ranges) > 1:
+        ranges = _balanced(m, len(ranges))
+    lines = tuple(m.line_text(s, e) for s, e in ranges)
+    return Fit(lines, size, False, m.line_text(0, len(m.tokens)))
+
+
+def _widowed(m: _Measured, ranges: list[tuple[int, int]]) -> bool:
+    """Whether the last of several lines is one short word."""
+    if len(ranges) < 2:
+        return False
+    start, end = ranges[-1]
+    return end - start == 1 and m.widths[start] < 0.35 * m.width
+
+
+def _balanced(m: _Measured, count: int) -> list[tuple[int, int]]:
+    """The break points that make ``count`` lines as even as possible.
+
+    Minimises the squared slack of every line but the last, which only has to reach
+    half the measure (a small dynamic programme: a few dozen words, four lines). A
+    short line in the middle of a left-aligned headline looks broken; a short last
+    line is normal, a one-word last line is not.
+    """
+    n = len(m.tokens)
+    # starts[i]: x where token i would begin if a line started at token 0.
+    starts = [0.0] * (n + 1)
+    for i in range(n):
+        gap = 0.0 if i == 0 or m.tokens[i].glued else m.space
+        starts[i + 1] = starts[i] + gap + m.widths[i]
+
+    def width(i: int, j: int) -> float:  # tokens i..j-1 on one line
+        gap = 0.0 if i == 0 or m.tokens[i].glued else m.space
+        return starts[j] - starts[i] - gap
+
+    inf = float("inf")
+    # best[k][j]: least cost of setting tokens 0..j-1 in k lines; back[k][j]: last break.
+    best = [[inf] * (n + 1) for _ in range(count + 1)]
+    back = [[0] * (n + 1) for _ in range(count + 1)]
+    best[0][0] = 0.0
+    for k in range(1, count + 1):
+        for j in range(1, n + 1):
+            for i in range(j - 1, -1, -1):
+                line = width(i, j)
+                if line > m.width:
+                    break
+                slack = m.width - line if j < n else max(0.0, m.width / 2 - line)
+                cost = best[k - 1][i] + slack**2
+                if cost < best[k][j]:
+                    best[k][j], back[k][j] = cost, i
+    if best[count][n] == inf:
+        return m.wrap(m.width)
+    ranges: list[tuple[int, int]] = []
+    j = n
+    for k in range(count, 0, -1):
+        i = back[k][j]
+        ranges.append((i, j))
+        j = i
+    return ranges[::-1]
+
+
+def _truncate(m: _Measured, face: Typeface, size: int, max_lines: int) -> Fit:
+    """The first ``max_lines`` lines at ``size``, the last one ending in an ellipsis."""
+    ranges = m.wrap(m.width)[:max_lines]
+    font = face.at(size)
+    ellipsis = face.ellipsis
+    start = ranges[-1][0]
+    last = ""
+    # Take as many of the remaining tokens as fit in front of the ellipsis.
+    for stop in range(ranges[-1][1], start, -1):
+        candidate = m.line_text(start, stop).rstrip(_TRAILING_PUNCT)
+        if candidate and font.getlength(candidate + ellipsis) <= m.width:
+            last = candidate
+            break
+    else:
+        last = m.tokens[start].text
+        while last and font.getlength(last + ellipsis) > m.width:
+            last = last[:-1]
+    lines = (*(m.line_text(s, e) for s, e in ranges[:-1]), last + ellipsis)
+    head = m.line_text(0, start) if start else ""
+    glue = "" if start and m.tokens[start].glued else " "
+    text = (head + glue if head else "") + last + ellipsis
+    return Fit(lines, size, True, text)
