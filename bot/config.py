@@ -405,8 +405,8 @@ class CaptionConfig(Section):
         for i, tag in enumerate(value):
             if not normalise_hashtag(tag):
                 raise ValueError(
-                    f"hashtags[{i}] = {tag!r} leaves no usable hashtag: use letters and "
-                    f"digits, not only digits, at most 40 characters"
+                    f"{tag!r} (item {i + 1}) leaves no usable hashtag: use letters or "
+                    f"digits (not only digits), at most 40 characters"
                 )
         limit = info.data.get("max_hashtags")
         if limit is not None and len(value) > limit:

@@ -45,6 +45,11 @@ def _key(term: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFC", term).casefold() if c.isalnum())
 
 
+def is_placeholder_category(term: str) -> bool:
+    """Whether ``term`` is WordPress's default category ("Uncategorized"), which says nothing."""
+    return _key(term) in _MEANINGLESS
+
+
 def build_hashtags(
     fixed: Iterable[str], terms: Iterable[str], mapping: Mapping[str, str], *, limit: int,
 ) -> tuple[str, ...]:

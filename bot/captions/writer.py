@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote_plus, urlencode, urlsplit, urlunsplit
 
 from bot.articles import Article
-from bot.captions.hashtags import build_hashtags
+from bot.captions.hashtags import build_hashtags, is_placeholder_category
 from bot.captions.summary import Paragraph, paragraphs, strip_bylines, summarize, visible_text
 from bot.captions.template import RESERVED, check_template
 from bot.captions.text import cut_words, end_sentence, has_words, same_text, tidy
@@ -55,7 +55,8 @@ def link_with_utm(url: str, utm: Mapping[str, str]) -> str:
     ]
     if utm:
         kept.append(urlencode(list(utm.items())))
-    return urlunsplit(parts._replace(query="&".join(kept), fragment=""))
+    path = parts.path or ("/" if kept else "")
+    return urlunsplit(parts._replace(path=path, query="&".join(kept), fragment=""))
 
 
 # Fields of free text that may carry a stray "#tag" or "@name" from the article, in
@@ -101,6 +102,12 @@ def describe_photo(raw: str, *, title: str = "", headline: str = "") -> str:
             or same_text(text, title) or same_text(text, headline)):
         return ""
     return cut_words(text, 400)
+
+
+def _category(article: Article) -> str:
+    """The primary category, unless it is WordPress's "Uncategorized"."""
+    category = tidy(article.category or "")
+    return "" if is_placeholder_category(category) else category
 
 
 def _defuse_hashtags(text: str) -> str:
@@ -165,7 +172,7 @@ class CaptionWriter:
             "title": tidy(article.title),
             "summary": self._summary(parts, cfg.summary_max_chars),
             "link": link,
-            "category": tidy(article.category or ""),
+            "category": _category(article),
             "tags": ", ".join(tidy(t) for t in article.tags if has_words(t)),
             "author": tidy(article.author or ""),
             "date": tanggal(published, self.config.tz) if published else "",
@@ -270,7 +277,7 @@ class CaptionWriter:
         date = ""
         if self.config.card.show_date and published is not None:
             date = tanggal(published, self.config.tz)
-        category = tidy(article.category or "")
+        category = _category(article)
         shown = tidy(headline) or tidy(article.title)
         photo = describe_photo(photo_description, title=article.title, headline=shown)
 
