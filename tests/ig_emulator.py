@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import functools
 import hashlib
 import hmac
 import itertools
@@ -205,7 +206,6 @@ class Emulator:
         self._pk = itertools.count(3_180_000_000_000_000_000 + secrets.randbelow(10**12))
         self._challenges: dict[str, str] = {}  # nonce -> username
         self._passed_challenge: set[str] = set()
-        self._rsa = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self._server = _Server((host, port), _Handler)
         self._server.emulator = self
         self._thread: threading.Thread | None = None
@@ -352,6 +352,11 @@ class Emulator:
         with self._lock:
             username = self.sessions.get(sessionid or "")
             return self.accounts.get(username) if username else None
+
+    @functools.cached_property
+    def _rsa(self) -> rsa.RSAPrivateKey:
+        # Made on first login only: a 2048-bit key takes a noticeable moment.
+        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
     def public_key(self) -> str:
         pem = self._rsa.public_key().public_bytes(serialization.Encoding.PEM,
