@@ -12,6 +12,7 @@ import struct
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
@@ -98,6 +99,7 @@ def png_chunks(width: int, height: int, bit_depth: int, colour_type: int, raw: b
             + chunk(b"IEND", b""))
 
 
+@lru_cache(maxsize=2)
 def png_bomb(side: int = 30000) -> bytes:
     """A real decompression bomb: a ``side``×``side`` 1-bit PNG of zeros (~110 KB)."""
     row = b"\x00" * (1 + (side + 7) // 8)

@@ -100,7 +100,7 @@ def decode_image(
             "not an image in a format cards accept (JPEG, PNG, GIF, WebP, AVIF)"
         ) from None
     except _DECODE_ERRORS as exc:
-        raise RenderError(f"unreadable image: {_short(exc)}") from None
+        raise RenderError(f"broken image file: {_short(exc)}") from None
     with image:
         check_photo_size(image.size, min_side=min_side, max_pixels=max_pixels)
         kind = image.format or "image"

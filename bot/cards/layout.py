@@ -251,21 +251,24 @@ class CardRenderer:
 
     def _split(self, content: _Content, photo: Image.Image) -> Card:
         width, height = POST_SIZE
-        photo_height = 756
+        footer = height - BOTTOM
+        rule_y = footer - 56
+        label_h = self._label_height()
+        fit = self._fit(content.headline, min_size=46, max_size=76)
+        font = self.fonts.headline.at(fit.size)
+        leading = round(fit.size * 1.14)
+        # The panel is as tall as the headline needs; the photo takes the rest (within
+        # limits), so a short headline does not sit above an empty slab of colour.
+        text_h = label_h // 2 + 40 + cap_height(font) + leading * (fit.line_count - 1)
+        photo_height = max(700, min(920, rule_y - 64 - text_h))
         canvas = _Canvas(Image.new("RGB", POST_SIZE, self.background))
         canvas.image.paste(cover(photo, (width, photo_height)), (0, 0))
         ink, muted = self._inks(self.background)
 
         self._mark_chip(canvas, (MARGIN, TOP), 30)
-        label_h = self._label_height()
         if content.category:
             self._label(canvas, content.category, content.accent, MARGIN,
                         photo_height + label_h // 2)
-        footer = height - BOTTOM
-        rule_y = footer - 56
-        fit = self._fit(content.headline, min_size=46, max_size=76)
-        font = self.fonts.headline.at(fit.size)
-        leading = round(fit.size * 1.14)
         first_baseline = photo_height + label_h // 2 + 40 + cap_height(font)
         self._headline(canvas, fit, first_baseline, leading, ink)
         canvas.draw.rectangle((MARGIN, rule_y, width - MARGIN, rule_y + 1),
@@ -302,7 +305,7 @@ class CardRenderer:
     def _story(self, content: _Content, photo: Image.Image | None) -> Card:
         width = STORY_SIZE[0]
         if photo is not None:
-            canvas = _Canvas(backdrop(photo, STORY_SIZE, SHADE, 0.62))
+            canvas = _Canvas(backdrop(photo, STORY_SIZE, SHADE, 0.7))
             ink, muted = WHITE, (214, 219, 227)
         else:
             canvas = _Canvas(self._branded_background(STORY_SIZE).copy())
