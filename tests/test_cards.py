@@ -144,10 +144,12 @@ def test_every_text_lies_inside_the_grid_band_and_margins(case: str, title: str,
 def test_no_text_pixels_outside_the_grid_band(case: str) -> None:
     """Cards with different text must be pixel-identical outside the 1012 px band.
 
-    The photo is the scrim's own colour, so a scrim placed higher for a longer headline
-    changes no pixel: only text could make the strips differ.
+    The photo is the scrim's own colour (the panel's, for split), so a scrim placed
+    higher or a panel made taller for a longer headline changes no pixel: only text
+    could make the strips differ.
     """
-    photo = Image.new("RGB", (1600, 1067), SHADE)
+    colour = hex_to_rgb(CardConfig().background) if case == "split" else SHADE
+    photo = Image.new("RGB", (1600, 1067), colour)
     cards = [render_case(case, photo, title, categories)
              for title, categories in ((TITLES[0], ("A",)), (TITLES[2], ("Ekonomi dan Bisnis",)))]
     for left, right in ((0, GRID_BAND[0]), (GRID_BAND[1], POST_SIZE[0])):
