@@ -147,6 +147,13 @@ def oriented(orientation: int, size: tuple[int, int] = (800, 600)) -> tuple[byte
     return jpeg(stored, exif=exif.tobytes()), upright
 
 
+def gif_with_size(width: int, height: int) -> bytes:
+    """A small GIF whose logical screen claims ``width``×``height`` (a header bomb)."""
+    data = bytearray(encode(Image.new("P", (64, 64)), "GIF"))
+    data[6:10] = struct.pack("<HH", width, height)
+    return bytes(data)
+
+
 @dataclass(frozen=True)
 class Hostile:
     """One hostile input: its bytes, the content type a server would claim, and whether a
@@ -230,6 +237,9 @@ HOSTILE: tuple[Hostile, ...] = (
     Hostile("png-bomb-30000", png_bomb, "image/png", False),
     Hostile("jpeg-header-30000", lambda: jpeg_with_size(jpeg(_photo((640, 480))), 30000, 30000),
             "image/jpeg", False),
+    Hostile("gif-header-30000", lambda: gif_with_size(30000, 30000), "image/gif", False),
+    Hostile("jpeg-header-12000x10000", lambda: jpeg_with_size(jpeg(_photo((640, 480))), 12000,
+                                                              10000), "image/jpeg", False),
     Hostile("jpeg-header-8000x8000", lambda: jpeg_with_size(jpeg(_photo((640, 480))), 8000,
                                                             8000), "image/jpeg", False),
 )

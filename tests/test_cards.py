@@ -452,6 +452,7 @@ def test_hostile_photo_gives_a_photo_card_or_branded_card_with_reason(
     ("banner", "too narrow"),
     ("png-bomb-30000", "too large"),
     ("jpeg-header-30000", "too large"),
+    ("gif-header-30000", "too large"),
     ("jpeg-header-8000x8000", "8000×8000 px (64 MP; the limit is 40 MP)"),
     ("text-garbage", "not an image"),
 ])
@@ -459,6 +460,17 @@ def test_refusals_say_why(name: str, reason: str) -> None:
     hostile = next(h for h in imagekit.HOSTILE if h.name == name)
     with pytest.raises(RenderError, match=reason.replace("(", r"\(").replace(")", r"\)")):
         decode_image(hostile.make())
+
+
+def test_embedded_icc_profiles_are_applied_or_ignored_safely() -> None:
+    from PIL import ImageCms
+
+    original = imagekit.landscape((800, 600))
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    tagged = decode_image(imagekit.jpeg(original, icc_profile=srgb))
+    garbage = decode_image(imagekit.jpeg(original, icc_profile=b"not a profile" * 10))
+    plain = decode_image(imagekit.jpeg(original))
+    assert tagged.tobytes() == plain.tobytes() == garbage.tobytes()
 
 
 def test_pixel_limit_is_per_decode_not_global() -> None:

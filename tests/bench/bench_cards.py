@@ -96,6 +96,16 @@ def main() -> None:
             print(f"{'':20s} floor  {summary(timings(decode, args.runs))}"
                   "   (full decode of the photo)")
         print(f"{'':20s} floor  {summary(encode)}   (encode a 1080x1350 JPEG)")
+    # For information: the other layouts, from the (a) photo already decoded.
+    photo = decode_image(cases[0][1] or b"")
+    split = CardRenderer(CardConfig(layout="split"), SiteConfig(), ZoneInfo("Asia/Makassar"))
+    others: list[tuple[str, Callable[[], bytes]]] = [
+        ("split, decoded photo", lambda: split.render(ARTICLE, photo).to_jpeg()),
+        ("story, decoded photo", lambda: renderer.render(ARTICLE, photo, story=True).to_jpeg()),
+        ("story, no photo", lambda: renderer.render(ARTICLE, None, story=True).to_jpeg()),
+    ]
+    for name, task in others:
+        print(f"{name:20s} card   {summary(timings(task, args.runs))}")
 
 
 if __name__ == "__main__":
