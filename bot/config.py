@@ -192,6 +192,10 @@ def _check_day_of_week(expr: str, field: str) -> None:
                 f"bad cron expression {expr!r}: write day_of_week with day names such as "
                 f"mon-fri or sat,sun, not {field!r} (cron counts 0 as Sunday but "
                 f"APScheduler counts 0 as Monday, so numbers would be ambiguous)")
+        if len(names) == 2 and _DAY_NAMES.index(names[0]) > _DAY_NAMES.index(names[1]):
+            raise ValueError(
+                f"bad cron expression {expr!r}: the day range {term!r} runs backwards; "
+                f"weeks run mon to sun here, so write e.g. mon-fri or sat,sun")
 
 
 class PriorityRule(Section):
@@ -251,6 +255,11 @@ class ScheduleOverride(Section):
     daily_cap: int | None = Field(default=None, ge=0)
     max_age: Duration | None = None
     quiet_days: list[date] | None = None
+
+    def updates(self) -> dict[str, Any]:
+        """The keys this account sets, as validated values (not dumped: windows stay Windows)."""
+        return {name: value for name in type(self).model_fields
+                if (value := getattr(self, name)) is not None}
 
 
 class AccountConfig(Section):
@@ -556,8 +565,7 @@ class Config(Section):
 
     def schedule_for(self, account: str) -> ScheduleConfig:
         """The account's effective schedule: ``[schedule]`` with its overrides applied."""
-        override = self.account(account).schedule.model_dump(exclude_none=True)
-        return self.schedule.model_copy(update=override)
+        return self.schedule.model_copy(update=self.account(account).schedule.updates())
 
 
 class _CrossRefError(ValueError):
