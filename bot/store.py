@@ -146,9 +146,11 @@ def database_url(data_dir: Path) -> str:
     """``DATABASE_URL`` if set (``postgres://`` is accepted), else SQLite in the data dir."""
     url = os.environ.get("DATABASE_URL", "").strip()
     if url:
-        # Heroku-style hosts hand out postgres://, which SQLAlchemy 2 no longer accepts.
-        if url.startswith("postgres://"):
-            url = "postgresql://" + url[len("postgres://"):]
+        # Heroku-style hosts hand out postgres://, which SQLAlchemy 2 no longer accepts;
+        # without a driver named, use psycopg 3 (the `postgres` extra).
+        for prefix in ("postgres://", "postgresql://"):
+            if url.startswith(prefix):
+                url = "postgresql+psycopg://" + url[len(prefix):]
         return url
     return f"sqlite:///{data_dir / 'bot.sqlite3'}"
 

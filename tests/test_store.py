@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -92,7 +95,7 @@ def test_database_url_prefers_the_environment(monkeypatch: pytest.MonkeyPatch,
                                               tmp_path: Path) -> None:
     assert database_url(tmp_path) == f"sqlite:///{tmp_path / 'bot.sqlite3'}"
     monkeypatch.setenv("DATABASE_URL", "postgres://u:p@db:5432/bot")
-    assert database_url(tmp_path) == "postgresql://u:p@db:5432/bot"
+    assert database_url(tmp_path) == "postgresql+psycopg://u:p@db:5432/bot"
 
 
 def test_migrated_schema_matches_the_store_tables(data_dir: Path) -> None:
@@ -104,3 +107,44 @@ def test_migrated_schema_matches_the_store_tables(data_dir: Path) -> None:
     for table in store_module.metadata.sorted_tables:
         real = {c["name"] for c in inspector.get_columns(table.name)}
         assert {c.name for c in table.columns} == real, table.name
+
+
+POSTGRES = os.environ.get("BOT_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh schema on the machine's PostgreSQL (skipped where there is none)."""
+    engine = sa.create_engine(POSTGRES)
+    try:
+        with engine.begin() as conn:
+            schema = f"bot_test_{uuid.uuid4().hex[:10]}"
+            conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    except sa.exc.OperationalError as exc:
+        pytest.skip(f"no PostgreSQL at {POSTGRES}: {str(exc).splitlines()[0]}")
+    try:
+        yield f"{POSTGRES}?options=-csearch_path%3D{schema}"
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+        engine.dispose()
+
+
+def test_the_same_store_runs_on_postgresql(postgres_url: str, data_dir: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", postgres_url)
+    store = Store.for_data_dir(data_dir)
+    assert store.engine.dialect.name == "postgresql"
+    post_id = make_post(store)
+    assert store.post(post_id).created_at == T0
+    assert store.transition(post_id, Status.PUBLISHING, expect=[Status.QUEUED], reason="up",
+                            actor="a", at=T0)
+    assert store.transition(post_id, Status.POSTED, expect=[Status.PUBLISHING], reason="ok",
+                            actor="a", at=T0 + timedelta(minutes=1),
+                            posted_at=T0 + timedelta(minutes=1))
+    assert store.last_posted_at("ek") == T0 + timedelta(minutes=1)
+    assert store.posted_count("ek", T0, T0 + timedelta(hours=1)) == 1
+    with pytest.raises(StoreError):
+        make_post(store)
+    assert migrate(store.engine) == []
+    store.close()
