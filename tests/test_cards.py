@@ -29,14 +29,13 @@ from bot.cards import (
 )
 from bot.cards.colours import contrast, hex_to_rgb
 from bot.cards.fonts import DEFAULT_FONT, LAYOUT_ENGINE, FontBook, Typeface
-from bot.cards.layout import SHADE
+from bot.cards.layout import HEADLINE_SIZES, SHADE
 from bot.cards.text import fit_text
 from bot.config import CardConfig, CardFonts, SiteConfig, parse_config
 from bot.errors import ConfigError, RenderError
 
 TZ = ZoneInfo("Asia/Makassar")
 SEED_TITLE = "Jelang Pilkada 2024, Pemkab Kutim Persiapkan Mitigasi dan Penanganan Konflik Sosial"
-HEADLINE_MIN = {"overlay": 50, "split": 46, "branded": 56, "story": 46, "story-branded": 52}
 WORDS = (
     "Pemkab", "Kutim", "Bupati", "Ardiansyah", "resmikan", "jembatan", "baru", "di",
     "Sangatta,", "warga", "sambut", "antusias;", "DPRD", "Kaltim", "minta", "Pemprov",
@@ -192,11 +191,11 @@ def test_headlines_of_20_to_200_chars_fit_four_lines_at_min_size(case: str, leng
     title = " ".join(WORDS * 3)[:length].strip()
     card = render_case(case, photo, title)
     assert 1 <= len(card.headline_lines) <= 4
-    assert card.headline_size >= HEADLINE_MIN[case]
+    assert card.headline_size >= HEADLINE_SIZES[case][0]
     font = Typeface(DEFAULT_FONT, 800).at(card.headline_size)
     assert all(font.getlength(line) <= POST_SIZE[0] - 2 * MARGIN for line in card.headline_lines)
     if card.truncated:
-        assert card.headline_size == HEADLINE_MIN[case]
+        assert card.headline_size == HEADLINE_SIZES[case][0]
         assert card.headline.endswith("…")
         assert title.startswith(card.headline[:-1].rstrip(",;:–— "))
     else:
@@ -224,7 +223,7 @@ def test_any_headline_fits_and_ellipsis_only_when_needed(words: list[str]) -> No
 
 
 def test_short_headline_gets_the_largest_size(photo: Image.Image) -> None:
-    assert renderer().render(article("Banjir"), photo).headline_size == 88
+    assert renderer().render(article("Banjir"), photo).headline_size == HEADLINE_SIZES["overlay"][1]
 
 
 @pytest.mark.parametrize("title", [

@@ -46,6 +46,16 @@ GRID_BAND: Final = (34, 1046)  # what the profile grid's 3:4 crop keeps of a 108
 MAX_LINES: Final = 4
 SHADE: Final = (6, 9, 16)  # the scrim colour: black with a little of the night in it
 MAX_JPEG_BYTES: Final = 8_000_000
+LABEL_HEIGHT: Final = 50
+# (minimum, maximum) headline size in px per layout. The minimum is what still reads
+# on a phone: 46 px on a 1080 px card is about 16 pt on a 375 pt wide screen.
+HEADLINE_SIZES: Final = {
+    "overlay": (50, 88),
+    "split": (46, 76),
+    "branded": (56, 100),
+    "story": (46, 68),
+    "story-branded": (52, 92),
+}
 
 # Instagram draws its own UI over the top ~250 px and bottom ~330 px of a story; the
 # link sticker goes into this clear area, which the layout keeps free.
@@ -222,7 +232,7 @@ class CardRenderer:
     def _overlay(self, content: _Content, photo: Image.Image) -> Card:
         width, height = POST_SIZE
         canvas = _Canvas(cover(photo, POST_SIZE))
-        fit = self._fit(content.headline, min_size=50, max_size=88)
+        fit = self._fit(content.headline, "overlay")
         font = self.fonts.headline.at(fit.size)
         leading = round(fit.size * 1.12)
         footer = height - BOTTOM
@@ -231,10 +241,11 @@ class CardRenderer:
         first_baseline = last_baseline - leading * (fit.line_count - 1)
         text_top = first_baseline - cap_height(font)
         label_bottom = text_top - 30
-        block_top = label_bottom - (self._label_height() if content.category else 0)
+        block_top = label_bottom - (LABEL_HEIGHT if content.category else 0)
 
-        # The scrim is fully dark from just above the category label down, whatever the
-        # photo: that is what keeps white text at WCAG AA contrast on a white photo.
+        # The scrim reaches full strength just above the category label and darkens
+        # further below, whatever the photo: that is what keeps white text at WCAG AA
+        # contrast even on a white photo.
         ramp = 380
         y0 = max(0, block_top - 40 - ramp)
         canvas.image.paste(SHADE, (0, y0, width, height), self._scrim(height - y0, ramp))
@@ -253,8 +264,8 @@ class CardRenderer:
         width, height = POST_SIZE
         footer = height - BOTTOM
         rule_y = footer - 56
-        label_h = self._label_height()
-        fit = self._fit(content.headline, min_size=46, max_size=76)
+        label_h = LABEL_HEIGHT
+        fit = self._fit(content.headline, "split")
         font = self.fonts.headline.at(fit.size)
         leading = round(fit.size * 1.14)
         # The panel is as tall as the headline needs; the photo takes the rest (within
@@ -282,10 +293,10 @@ class CardRenderer:
         ink, muted = self._inks(self.background)
         self._mark(canvas, (MARGIN, TOP), 40, ink)
 
-        fit = self._fit(content.headline, min_size=56, max_size=100)
+        fit = self._fit(content.headline, "branded")
         font = self.fonts.headline.at(fit.size)
         leading = round(fit.size * 1.1)
-        label_h = self._label_height() if content.category else 0
+        label_h = LABEL_HEIGHT if content.category else 0
         # Centre the label-and-headline block optically, a little above the middle.
         block_h = label_h + (34 if label_h else 0) + cap_height(font) + leading * (
             fit.line_count - 1)
@@ -312,16 +323,16 @@ class CardRenderer:
             ink, muted = self._inks(self.background)
         self._mark(canvas, (MARGIN, STORY_TOP), 36, ink, shadow=photo is not None)
 
-        label_h = self._label_height()
+        label_h = LABEL_HEIGHT
         if photo is not None:
             frame = (width - 2 * MARGIN, 580)
             frame_top = STORY_TOP + 90
             canvas.image.paste(cover(photo, frame), (MARGIN, frame_top), rounded_mask(frame, 28))
             label_bottom = frame_top + frame[1] + label_h // 2
-            fit = self._fit(content.headline, min_size=46, max_size=68)
+            fit = self._fit(content.headline, "story")
         else:
             label_bottom = 560
-            fit = self._fit(content.headline, min_size=52, max_size=92)
+            fit = self._fit(content.headline, "story-branded")
         if content.category:
             self._label(canvas, content.category, content.accent, MARGIN, label_bottom)
         font = self.fonts.headline.at(fit.size)
@@ -341,7 +352,8 @@ class CardRenderer:
 
     # ------------------------------------------------------------------ pieces
 
-    def _fit(self, headline: str, *, min_size: int, max_size: int) -> Fit:
+    def _fit(self, headline: str, layout: str) -> Fit:
+        min_size, max_size = HEADLINE_SIZES[layout]
         return fit_text(headline, self.fonts.headline, width=POST_SIZE[0] - 2 * MARGIN,
                         max_lines=MAX_LINES, min_size=min_size, max_size=max_size)
 
@@ -365,9 +377,6 @@ class CardRenderer:
             canvas.text((MARGIN, first_baseline + i * leading), line, font, fill,
                         role="headline")
 
-    def _label_height(self) -> int:
-        return 50
-
     def _label(self, canvas: _Canvas, text: str, accent: RGB, x: int, bottom: int) -> None:
         """The category in a solid accent box, letter-spaced capitals."""
         font = self.fonts.label.at(24)
@@ -377,7 +386,7 @@ class CardRenderer:
         while len(text) > 1 and tracked_length(text, font, tracking) > max_width:
             text = text[:-2].rstrip() + self.fonts.label.ellipsis
         width = round(tracked_length(text, font, tracking)) + 2 * pad
-        height = self._label_height()
+        height = LABEL_HEIGHT
         top = bottom - height
         canvas.draw.rectangle((x, top, x + width - 1, bottom - 1), fill=accent)
         baseline = top + (height + cap_height(font)) // 2
