@@ -288,6 +288,17 @@ def test_related_links_boilerplate_and_figures_never_reach_the_summary(markup: s
     assert paragraphs(body) == [Paragraph("Isi berita yang sebenarnya ada di sini.")]
 
 
+def test_feed_footer_glued_to_an_excerpt_is_removed() -> None:
+    description = (
+        "Editorialkaltim.com &#8211; Komisi I DPRD Kaltim meminta pemerintah menuntaskan "
+        "nasib honorer. Menurut Ketua Komisi I, masih ada [&#8230;]The post DPRD Kaltim "
+        "Minta Pemprov Tuntaskan Honorer appeared first on Editorial Kaltim."
+    )
+    assert paragraphs(description, excerpt=True) == [Paragraph(
+        "Komisi I DPRD Kaltim meminta pemerintah menuntaskan nasib honorer. Menurut Ketua "
+        "Komisi I, masih ada", complete=False)]
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

@@ -223,6 +223,13 @@ _FEED_FOOTER_RE = re.compile(
     r"|pertama\s+kali\s+tampil\s+di)\s+.+$",
     re.IGNORECASE,
 )
+# The same footer glued to an excerpt that WordPress did not wrap in a paragraph.
+_FEED_FOOTER_TAIL_RE = re.compile(
+    r"\s*\b(?:the\s+post|pos|artikel|tulisan)\s+.{1,300}?\s+(?:appeared\s+first\s+on"
+    r"|muncul\s+pertama\s+kali\s+di|pertama\s+kali\s+muncul\s+di"
+    r"|pertama\s+kali\s+tampil\s+di)\s+.{1,120}$",
+    re.IGNORECASE,
+)
 _CREDIT_RE = re.compile(
     r"^(?:penulis|pewarta|reporter|wartawan|editor|redaktur|penyunting|sumber|foto|video"
     r"|oleh|writer|kontributor|caption|grafis)\s*:",
@@ -363,7 +370,7 @@ def paragraphs(
             continue
         if not lines:
             continue
-        text = _unescape(" ".join(line.text for line in lines))
+        text = _FEED_FOOTER_TAIL_RE.sub("", _unescape(" ".join(line.text for line in lines)))
         if not out or _DOMAIN_RE.match(text):
             text = strip_dateline(text, site_terms=terms)
         complete = True
