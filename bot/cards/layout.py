@@ -489,7 +489,7 @@ class CardRenderer:
         initials = "".join(word[0] for word in self.site.name.split()[:2]).upper() or "N"
         face = self.fonts.headline
         if face.covers(initials):
-            font = face.at(round(height * 0.62))
+            font = face.at(round(min(height * 0.62, width * 0.8)))
             layer = Image.new("L", size, 0)
             ImageDraw.Draw(layer).text((width + 40, height + 90), initials, font=font,
                                        fill=18, anchor="rd")
