@@ -195,12 +195,14 @@ class Emulator:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self._lock = threading.RLock()
+        self._hit = threading.Condition(self._lock)
         self._stopping = threading.Event()
         self.accounts: dict[str, Account] = {}
         self.sessions: dict[str, str] = {}  # sessionid -> username
         self.posted: list[Posted] = []
         self.uploads: dict[str, int] = {}
         self.hits: list[Hit] = []
+        self.arrivals: list[str] = []  # paths, as requests come in (before any delay)
         self.faults: list[Fault] = []
         self.logins: list[str] = []
         self._pk = itertools.count(3_180_000_000_000_000_000 + secrets.randbelow(10**12))
@@ -302,6 +304,7 @@ class Emulator:
             self.posted.clear()
             self.uploads.clear()
             self.hits.clear()
+            self.arrivals.clear()
             self.faults.clear()
             self.logins.clear()
 
@@ -324,6 +327,11 @@ class Emulator:
         with self._lock:
             return sum(1 for h in self.hits
                        if path_part in h.path and (method is None or h.method == method))
+
+    def wait_for_arrivals(self, count: int, timeout: float) -> bool:
+        """Block until ``count`` requests have arrived in total (answered or not yet)."""
+        with self._hit:
+            return self._hit.wait_for(lambda: len(self.arrivals) >= count, timeout)
 
     def state(self) -> dict[str, Any]:
         """Everything recorded, as JSON-able data."""
@@ -439,6 +447,9 @@ class _Handler(BaseHTTPRequestHandler):
         if path.startswith(CONTROL):
             self._control(method, path[len(CONTROL):])
             return
+        with self.emu._hit:
+            self.emu.arrivals.append(path)
+            self.emu._hit.notify_all()
         fault = self.emu.take_fault(method, path)
         if fault is not None and fault.delay:
             self.emu.sleep(fault.delay)
