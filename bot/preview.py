@@ -91,7 +91,8 @@ def preview_articles(
                                        preflight=False)
             notes = list(rendered.notes)
             try:
-                check_post(rendered.caption.text, rendered.card, rendered.story)
+                check_post(rendered.caption.text, rendered.card, rendered.story,
+                           alt_text=rendered.alt_text)
             except PreflightError as exc:
                 notes.append(f"preflight would fail: {exc}")
             caption_path = out_dir / f"{basename}.txt"

@@ -74,7 +74,7 @@ class Renderer:
         alt_text = self.captions.alt_text(article, headline=card.headline,
                                           photo_description=photo.description)
         if preflight:
-            check_post(caption.text, card_path, story_path)
+            check_post(caption.text, card_path, story_path, alt_text=alt_text)
         return RenderedPost(card=card_path, caption=caption, alt_text=alt_text,
                             headline=card.headline, story=story_path, notes=tuple(notes))
 
