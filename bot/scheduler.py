@@ -51,6 +51,8 @@ log = logging.getLogger(__name__)
 
 HEALTH_EVERY = timedelta(minutes=1)
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+# Never two runs of one job at once; runs missed while busy collapse into one.
+_ONE_AT_A_TIME: dict[str, Any] = {"max_instances": 1, "coalesce": True}
 
 
 def feed_trigger(feed: FeedConfig, tz: ZoneInfo) -> BaseTrigger:
@@ -114,7 +116,7 @@ class Daemon:
                 "default": ThreadPoolExecutor(max_workers=1 + len(bot.config.accounts)),
                 "poll": ThreadPoolExecutor(max_workers=1),
             },
-            job_defaults={"coalesce": True, "max_instances": 1},
+            job_defaults=_ONE_AT_A_TIME,
         )
         self.stopping = threading.Event()
         self._busy = 0
@@ -136,7 +138,7 @@ class Daemon:
             self.scheduler.add_job(
                 self._poll, trigger, args=[feed.name], id=f"poll:{feed.name}",
                 name=f"poll:{feed.name}", executor="poll", misfire_grace_time=grace,
-                next_run_time=now)
+                next_run_time=now, **_ONE_AT_A_TIME)
         tick = config.schedule.tick.total_seconds()
         for account in config.accounts:
             self.scheduler.add_job(
@@ -145,12 +147,12 @@ class Daemon:
                 name=f"publish:{account.name}",
                 # A tick later than one period is superseded by the next one anyway.
                 misfire_grace_time=max(1, int(tick)),
-                next_run_time=now + timedelta(seconds=1))
+                next_run_time=now + timedelta(seconds=1), **_ONE_AT_A_TIME)
         self.scheduler.add_job(
             self._health, IntervalTrigger(seconds=HEALTH_EVERY.total_seconds(),
                                           timezone=self.tz),
             id="health", name="health", misfire_grace_time=int(HEALTH_EVERY.total_seconds()),
-            next_run_time=now + HEALTH_EVERY)
+            next_run_time=now + HEALTH_EVERY, **_ONE_AT_A_TIME)
 
     def startup(self) -> None:
         """Warn about config that can never post; settle posts left ``publishing``."""
