@@ -565,7 +565,7 @@ def test_contact_sheet_needs_cards() -> None:
 # ---------------------------------------------------------------------- example assets
 
 
-def test_example_cards_in_assets_are_current_and_small() -> None:
+def test_example_cards_in_assets_are_small_and_exact_size() -> None:
     examples = Path(__file__).resolve().parent.parent / "assets" / "examples"
     for name, size in (("card.jpg", POST_SIZE), ("story.jpg", STORY_SIZE)):
         path = examples / name
