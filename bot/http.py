@@ -64,13 +64,16 @@ class HttpClient:
         max_bytes: int | None = None,
         trusted: bool = False,
         accept_status: tuple[int, ...] = (200,),
+        truncate: bool = False,
     ) -> Response:
         """GET ``url`` within the configured bounds.
 
         ``trusted`` is for configured feed URLs; anything found inside feed content is
         untrusted and must resolve to a public address unless the config allows
         private ones. Statuses outside ``accept_status`` raise FetchError, except that
-        the caller always receives 304 when it asked with validators.
+        the caller always receives 304 when it asked with validators. With
+        ``truncate`` a body over the limit is cut at it instead of refused (for reading
+        the head of an HTML page).
         """
         limit = max_bytes if max_bytes is not None else self.config.max_bytes
         deadline = time.monotonic() + self.config.timeout.total_seconds() * 2
@@ -96,7 +99,7 @@ class HttpClient:
                 if status not in accept_status:
                     reason = response.reason or ""
                     raise FetchError(f"HTTP {status} {reason}".strip())
-                body = self._read(response, limit, deadline)
+                body = self._read(response, limit, deadline, truncate=truncate)
                 return Response(current, status, dict(response.headers), body)
             finally:
                 response.close()
@@ -122,9 +125,10 @@ class HttpClient:
         except requests.exceptions.RequestException as exc:
             raise FetchError(f"request failed: {_short(exc)}") from None
 
-    def _read(self, response: requests.Response, limit: int, deadline: float) -> bytes:
+    def _read(self, response: requests.Response, limit: int, deadline: float, *,
+              truncate: bool = False) -> bytes:
         declared = response.headers.get("Content-Length")
-        if declared and declared.isdigit() and int(declared) > limit:
+        if not truncate and declared and declared.isdigit() and int(declared) > limit:
             raise FetchError(f"body too large: {int(declared)} bytes declared, limit {limit}")
         chunks: list[bytes] = []
         size = 0
@@ -134,6 +138,9 @@ class HttpClient:
             while chunk := response.raw.read1(_CHUNK, decode_content=True):
                 size += len(chunk)
                 if size > limit:
+                    if truncate:
+                        chunks.append(chunk[: len(chunk) - (size - limit)])
+                        break
                     raise FetchError(f"body too large: over the {limit}-byte limit")
                 if time.monotonic() > deadline:
                     raise FetchError("download took too long (overall deadline passed)")

@@ -112,13 +112,14 @@ class PhotoFetcher:
             return None
         limit = self.config.page_max_bytes
         try:
-            # Range keeps the read to the <head> on servers that honour it; the cap
-            # holds on those that do not.
+            # Range keeps the read to the <head> on servers that honour it; on those
+            # that do not, only the first `limit` bytes are read (og:image is in <head>).
             response = self.http.get(
                 article.link,
                 headers={"Range": f"bytes=0-{limit - 1}", "Accept": "text/html"},
                 max_bytes=limit,
                 accept_status=(200, 206),
+                truncate=True,
             )
         except FetchError as exc:
             rejected.append(f"og:image: article page: {exc}")

@@ -63,6 +63,8 @@ class Renderer:
         if photo.note:
             notes.append(photo.note)
         card = self.cards.render(article, photo.image, story=False)
+        if card.note:
+            notes.append(card.note)
         card_path = out_dir / f"{basename}.jpg"
         _write_atomic(card_path, card.to_jpeg())
         story_path = None
