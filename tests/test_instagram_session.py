@@ -423,3 +423,13 @@ def test_the_filter_redacts_tracebacks_and_clears_exc_info() -> None:
     assert record.exc_text is not None
     assert "IGT:2:" not in record.exc_text
     assert record.getMessage() == "login failed for user"
+
+
+@pytest.mark.usefixtures("credentials")
+def test_a_totp_seed_that_is_not_base32_is_a_config_error_naming_it(
+        emulator: Emulator, store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IG_TOTP_SECRET", "not base32 at all!")
+
+    with pytest.raises(ConfigError, match="IG_TOTP_SECRET: not a base32 TOTP seed"):
+        _login(store, Human())
+    assert emulator.hits == []

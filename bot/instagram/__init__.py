@@ -1,0 +1,9 @@
+"""Instagram through instagrapi: sessions, the bounded transport, errors, redaction.
+
+- :mod:`bot.instagram.session`: the saved session, the client factory, ``bot login``;
+- :mod:`bot.instagram.transport`: timeouts, one configure per call, the test seam;
+- :mod:`bot.instagram.errors`: instagrapi's exceptions mapped onto :mod:`bot.errors`;
+- :mod:`bot.instagram.redact`: secrets kept out of logs.
+
+The publisher itself is :class:`bot.publishers.instagram.InstagramPublisher`.
+"""

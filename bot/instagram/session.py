@@ -152,6 +152,7 @@ class Credentials:
     username: str | None
     password: str | None = None
     totp_seed: str | None = None
+    totp_env: str = "IG_TOTP_SECRET"
 
     def __repr__(self) -> str:
         return f"Credentials(username={self.username!r}, password=..., totp_seed=...)"
@@ -164,7 +165,7 @@ class Credentials:
             return value or None
 
         creds = cls(read(account.username_env), read(account.password_env),
-                    read(account.totp_secret_env))
+                    read(account.totp_secret_env), account.totp_secret_env)
         register_secret(creds.password)
         if creds.totp_seed:
             register_secret(creds.totp_seed)
@@ -183,7 +184,8 @@ class Credentials:
         try:
             return str(Client.totp_generate_code(self.totp_seed.replace(" ", "")))
         except (ValueError, TypeError) as exc:
-            raise ConfigError(f"not a base32 TOTP seed ({type(exc).__name__})") from None
+            raise ConfigError(f"not a base32 TOTP seed ({type(exc).__name__})",
+                              key=self.totp_env) from None
 
 
 # -- the client ----------------------------------------------------------------------
@@ -290,12 +292,12 @@ def login(
     the code is asked with ``prompt``, as are challenge codes.
     """
     creds = Credentials.from_env(account)
-    missing = [env for env, value in ((account.username_env, creds.username),
-                                      (account.password_env, creds.password)) if not value]
-    if missing:
+    username, password = creds.username, creds.password
+    if not username or not password:
+        missing = [env for env, value in ((account.username_env, username),
+                                          (account.password_env, password)) if not value]
         raise ConfigError(f"account {account.name!r}: set {' and '.join(missing)} in the "
                           "environment (or use --import FILE)")
-    assert creds.username and creds.password
     try:
         previous = load_session(store, account.name)
     except NeedsHuman as exc:
@@ -309,18 +311,20 @@ def login(
 
     client = build_client(device_only(previous.settings if previous else None), config=config,
                           limits=limits, now=clock(), challenge_code=challenge_code)
-    cooldown = config.publish.cooldown
+    code = creds.totp_code()  # a bad seed is a ConfigError, before any request
     try:
         try:
-            client.login(creds.username, creds.password, verification_code=creds.totp_code())
+            client.login(username, password, verification_code=code)
         except ig.TwoFactorRequired:
             if creds.totp_seed:
                 raise
             code = prompt("Two-factor code (authenticator app or SMS)").strip()
-            client.login(creds.username, creds.password, verification_code=code)
+            client.login(username, password, verification_code=code)
         me = client.account_info()
-    except (ig.ClientError, OSError, ValueError) as exc:
-        raise translate(exc, action="login", cooldown=cooldown) from exc
+    except Exception as exc:
+        # instagrapi raises from every layer (its own classes, requests, pydantic,
+        # KeyError and assert on unexpected answers): all of it becomes the bot's tree.
+        raise translate(exc, action="login", cooldown=config.publish.cooldown) from exc
     return _store_login(account, store, clock, client, me, how="password")
 
 
@@ -350,7 +354,7 @@ def import_session(
     try:
         with limits.call("session check"):
             me = client.account_info()
-    except (ig.ClientError, OSError, ValueError) as exc:
+    except Exception as exc:  # any instagrapi failure, mapped as in login()
         raise translate(exc, action="checking the imported session",
                         cooldown=config.publish.cooldown) from exc
     return _store_login(account, store, clock, client, me, how="import")

@@ -85,7 +85,7 @@ class InstagramPublisher(Publisher):
             upload_id, width, height = client.photo_rupload(card)
             configured = client.photo_configure(upload_id, width, height, files.caption,
                                                 extra_data=extra)
-            media = _configured_media(configured, client)
+            media = _configured_media(configured)
             return Published(media_id=str(media.pk), shortcode=media.code,
                              permalink=PERMALINK.format(code=media.code))
 
@@ -106,7 +106,7 @@ class InstagramPublisher(Publisher):
             upload_id, width, height = client.photo_rupload(card, for_story=True)
             configured = client.photo_configure_to_story(upload_id, width, height, "",
                                                          links=[link])
-            media = _configured_media(configured, client)
+            media = _configured_media(configured)
             username = self.username or client.username or self.account.name
             return Published(media_id=str(media.pk), shortcode=media.code,
                              permalink=STORY_PERMALINK.format(username=username, pk=media.pk))
@@ -311,7 +311,7 @@ def _image(path: Path, what: str) -> Path:
     return path
 
 
-def _configured_media(configured: Any, client: Client) -> Any:
+def _configured_media(configured: Any) -> Any:
     """The media in a configure answer; Ambiguous if it cannot be read."""
     payload = configured.get("media") if isinstance(configured, dict) else None
     if not isinstance(payload, dict):
