@@ -17,6 +17,7 @@ import calendar
 import html
 import json
 import re
+import unicodedata
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -59,13 +60,22 @@ class Article:
 
     @property
     def category(self) -> str | None:
-        """The primary category: WordPress lists the post's categories before its tags."""
-        return self.categories[0] if self.categories else None
+        """The primary category: WordPress lists the post's categories before its tags.
+
+        WordPress's default category ("Uncategorized", "Tak Berkategori") says nothing
+        to a reader, so it is passed over.
+        """
+        for term in self.categories:
+            if not is_placeholder_category(term):
+                return term
+        return None
 
     @property
     def tags(self) -> tuple[str, ...]:
         """Every term after the primary category (other categories and tags)."""
-        return self.categories[1:]
+        primary = self.category
+        return tuple(t for t in self.categories
+                     if t != primary and not is_placeholder_category(t))
 
     @property
     def slug(self) -> str:
@@ -96,10 +106,18 @@ class Article:
         return replace(self, feed=feed)
 
 
+_PLACEHOLDER_CATEGORIES = frozenset(
+    {"uncategorized", "uncategorised", "takberkategori", "tanpakategori"})
+
+
+def is_placeholder_category(term: str) -> bool:
+    """Whether ``term`` is WordPress's default category, which says nothing."""
+    key = "".join(c for c in unicodedata.normalize("NFC", term).casefold() if c.isalnum())
+    return key in _PLACEHOLDER_CATEGORIES
+
+
 def slugify(text: str, max_length: int = 60) -> str:
     """Lower-case ASCII slug for file names (``jelang-pilkada-2024-pemkab-kutim``)."""
-    import unicodedata
-
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     slug = _SLUG_RE.sub("-", ascii_text.lower()).strip("-")
     if len(slug) > max_length:

@@ -332,3 +332,22 @@ def test_article_keys(guid: str | None, link: str, key: str) -> None:
 def test_normalised_link_drops_tracking_and_sorts_query() -> None:
     assert normalise_link("http://www.site.id/a/?b=2&utm_medium=x&a=1#frag") == (
         "https://site.id/a?a=1&b=2")
+
+
+@pytest.mark.parametrize(
+    ("terms", "category", "tags"),
+    [
+        (("Kutim", "Pilkada 2024"), "Kutim", ("Pilkada 2024",)),
+        (("Uncategorized", "Kutim", "Bimtek"), "Kutim", ("Bimtek",)),
+        (("Tak Berkategori",), None, ()),
+        ((), None, ()),
+    ],
+)
+def test_primary_category_skips_wordpress_placeholders(
+    terms: tuple[str, ...], category: str | None, tags: tuple[str, ...]
+) -> None:
+    from bot.articles import Article
+
+    article = Article(key="k", feed="f", link="https://x/", title="t", categories=terms)
+    assert article.category == category
+    assert article.tags == tags

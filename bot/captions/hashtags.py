@@ -13,10 +13,11 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 
+from bot.articles import is_placeholder_category as _is_placeholder
+
 MAX_HASHTAG_CHARS = 40  # longer tags read as noise and nobody searches for them
 
 # WordPress's default category, in English and Indonesian: it says nothing.
-_MEANINGLESS = frozenset({"uncategorized", "uncategorised", "takberkategori", "tanpakategori"})
 _WORD_RE = re.compile(r"[^\W_]+")
 _APOSTROPHES_RE = re.compile(r"['’`´]")
 
@@ -47,7 +48,7 @@ def _key(term: str) -> str:
 
 def is_placeholder_category(term: str) -> bool:
     """Whether ``term`` is WordPress's default category ("Uncategorized"), which says nothing."""
-    return _key(term) in _MEANINGLESS
+    return _is_placeholder(term)
 
 
 def build_hashtags(
@@ -71,7 +72,7 @@ def build_hashtags(
         add(normalise_hashtag(tag))
     for term in terms:
         key = _key(term)
-        if key in _MEANINGLESS:
+        if _is_placeholder(term):
             continue
         add(lookup[key] if key in lookup else normalise_hashtag(term))
     return tuple(out)
