@@ -35,7 +35,13 @@ from pydantic import ValidationError
 from bot.config import AccountConfig, Config
 from bot.errors import Ambiguous, BotError, NeedsHuman, PostRejected, PublishError, SessionExpired
 from bot.instagram.errors import describe, is_login_required, translate
-from bot.instagram.session import Credentials, build_client, load_session, save_session
+from bot.instagram.session import (
+    Credentials,
+    build_client,
+    load_session,
+    save_session,
+    timezone_offset,
+)
 from bot.instagram.transport import Call, CallLimits
 from bot.models import AccountState, Actor
 from bot.publishers.base import PostFiles, Published, Publisher
@@ -267,6 +273,9 @@ class InstagramPublisher(Publisher):
             relogged = False
             while True:
                 client = self._session(relogin=True)
+                # Months of uptime may cross a DST change in zones that have one.
+                client.set_timezone_offset(timezone_offset(self.config, self.clock()),
+                                           timezone_name=self.config.timezone)
                 try:
                     with self.limits.call(label) as call:
                         result = operation(client)
