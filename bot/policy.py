@@ -126,30 +126,35 @@ def next_slot(
     if not bypass.cap and policy.daily_cap == 0:
         return None, "daily_cap is 0"
     moment = now
-    reason = ""
+    # The reason names what the slot waits for: a day-level block (quiet day, cap)
+    # outranks the window that follows it, and a window outranks min_gap.
+    reason, rank = "", 0
     if not bypass.min_gap and last_posted_at is not None and policy.min_gap:
         earliest = last_posted_at + policy.min_gap
         if earliest > moment:
             moment = earliest
-            reason = (f"min_gap {format_duration(policy.min_gap)} since the last post at "
-                      f"{_fmt_local(last_posted_at, policy.tz)}")
+            reason, rank = (f"min_gap {format_duration(policy.min_gap)} since the last post "
+                            f"at {_fmt_local(last_posted_at, policy.tz)}"), 1
     for _ in range(_MAX_STEPS):
         local = moment.astimezone(policy.tz)
         day = local.date()
         if not bypass.quiet_days and day in policy.quiet_days:
             moment = policy.day_bounds(day)[1]
-            reason = reason or f"quiet day {day.isoformat()}"
+            if rank < 3:
+                reason, rank = f"quiet day {day.isoformat()}", 3
             continue
         if not bypass.cap and posted_on(day) >= policy.daily_cap:
             moment = policy.day_bounds(day)[1]
-            reason = reason or f"daily_cap {policy.daily_cap} reached for {day.isoformat()}"
+            if rank < 3:
+                reason, rank = (f"daily_cap {policy.daily_cap} reached for "
+                                f"{day.isoformat()}"), 3
             continue
         if not bypass.window and not policy.in_window(moment):
             opening = min(_next_open(w, local) for w in policy.windows)
             moment = opening.astimezone(UTC)
-            reason = reason or (
-                f"outside posting windows {describe_windows(policy.windows)} "
-                f"(now {_fmt_local(now, policy.tz)})")
+            if rank < 2:
+                reason, rank = (f"outside posting windows {describe_windows(policy.windows)} "
+                                f"(now {_fmt_local(now, policy.tz)})"), 2
             continue
         return moment, reason
     return None, reason or "no slot within a year"

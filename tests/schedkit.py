@@ -168,10 +168,14 @@ def scripted(bot_dir: Path, *errors: PublishError | Exception) -> ScriptedOutbox
 
 
 def wait_for(condition: Callable[[], object], *, timeout: float = 30.0,
-             what: str = "condition") -> None:
-    """Poll ``condition`` until true; fail after ``timeout`` s (a bound, not a speed check)."""
+             what: str = "condition", detail: Callable[[], str] | None = None) -> None:
+    """Poll ``condition`` until true; fail after ``timeout`` s (a bound, not a speed check).
+
+    ``detail`` adds context to the failure, such as a subprocess's log.
+    """
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+            extra = f"\n{detail()}" if detail else ""
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}{extra}")
         time.sleep(0.05)

@@ -451,20 +451,30 @@ def test_bot_run_polls_posts_within_policy_and_stops_cleanly(
     env = {**os.environ, "BOT_CONFIG": str(config), "BOT_DATA_DIR": str(data_dir),
            "BOT_LOG_FORMAT": "json"}
     outbox = data_dir / "outbox"
-    process = subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env, cwd=REPO,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        wait_for(lambda: len(list(outbox.glob("*.json"))) >= 2, what="the backlog to go out")
-        # A new article appears; the next scheduled poll finds it and it goes out too.
-        newer = make_items(1, start_id=50000, newest=datetime.now(UTC))
-        server.routes["/feed/"] = Route(body=rss(newer + items))
-        wait_for(lambda: len(list(outbox.glob("*.json"))) >= 3, what="the new article")
-        process.send_signal(stop_signal)
-        _, stderr = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+    log_file = tmp_path / "run.log"
+    # stderr goes to a file: a pipe nobody reads could fill up and block the daemon.
+    with log_file.open("w") as stderr_sink:
+        process = subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env, cwd=REPO,
+                                   stdout=subprocess.DEVNULL, stderr=stderr_sink, text=True)
+        try:
+            def posted_files(count: int) -> bool:
+                assert process.poll() is None, log_file.read_text()
+                return len(list(outbox.glob("*.json"))) >= count
+
+            wait_for(lambda: posted_files(2), what="the backlog to go out",
+                     detail=log_file.read_text)
+            # A new article appears; the next scheduled poll finds it and it goes out too.
+            newer = make_items(1, start_id=50000, newest=datetime.now(UTC))
+            server.routes["/feed/"] = Route(body=rss(newer + items))
+            wait_for(lambda: posted_files(3), what="the new article",
+                     detail=log_file.read_text)
+            process.send_signal(stop_signal)
+            process.wait(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    stderr = log_file.read_text()
     assert process.returncode == 0, stderr
     messages = [json.loads(line)["message"] for line in stderr.splitlines() if line]
     assert f"received {stop_signal.name}; stopping (in-flight work gets up to 60s)" in messages
