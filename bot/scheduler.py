@@ -89,7 +89,7 @@ def config_warnings(bot: Bot) -> list[ConfigWarning]:
     return warnings
 
 
-class _QuietSkips(logging.Filter):
+class SkippedTickFilter(logging.Filter):
     """Demotes APScheduler's "skipped: maximum number of running instances" for publish ticks.
 
     An upload that outlasts a 10 s tick is normal; a warning every tick would bury
@@ -123,7 +123,7 @@ class Daemon:
         self._busy_lock = threading.Condition()
         self._blocked: dict[str, str | None] = {}
         self._stop_deadline: float | None = None
-        self._skips_filter = _QuietSkips()
+        self._skips_filter = SkippedTickFilter()
 
     # -- setup -------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ bound, never sleeps that stand in for assertions.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -31,7 +32,13 @@ from bot.errors import ConfigError, RateLimited
 from bot.models import Actor, Status
 from bot.publishers.outbox import OutboxPublisher
 from bot.publishing import HOSTNAME
-from bot.scheduler import Daemon, check_health, config_warnings, feed_trigger
+from bot.scheduler import (
+    Daemon,
+    SkippedTickFilter,
+    check_health,
+    config_warnings,
+    feed_trigger,
+)
 from tests.feedkit import FeedServer, Route, feed_server, make_items, rss, write_config
 from tests.schedkit import (
     ACCOUNT,
@@ -256,6 +263,46 @@ def test_drain_gives_up_after_stop_timeout_and_exactly_once_settles_the_post(
     wait_for(lambda: bot.store.post(post_id).status != Status.PUBLISHING,
              what="the upload to end")
     assert bot.store.post(post_id).status == Status.POSTED
+
+
+class StoppedEarly(Daemon):
+    """A stop that lands after serve() looked but before the scheduler started."""
+
+    def schedule_jobs(self, now: datetime) -> None:
+        super().schedule_jobs(now)
+        self.stop()
+
+
+@pytest.mark.parametrize("daemon_class", [Daemon, StoppedEarly], ids=["before", "during"])
+def test_a_stop_before_the_scheduler_runs_is_not_lost(tmp_path: Path,
+                                                      daemon_class: type[Daemon]) -> None:
+    bot = fast_bot(tmp_path, scripted(tmp_path))
+    daemon = daemon_class(bot)
+    if daemon_class is Daemon:
+        daemon.stop()  # e.g. SIGTERM during start-up recovery
+    serving = threading.Thread(target=daemon.serve, daemon=True)
+    serving.start()
+    serving.join(timeout=30)
+    assert not serving.is_alive(), "serve() kept running after stop()"
+    assert daemon.drain() is True
+
+
+@pytest.mark.parametrize(("job", "shown"), [("publish:editorialkaltim", False),
+                                             ("poll:utama", True)])
+def test_overlapping_publish_ticks_are_not_reported_but_overrunning_polls_are(
+        caplog: pytest.LogCaptureFixture, job: str, shown: bool) -> None:
+    scheduler_log = logging.getLogger("apscheduler.scheduler")
+    skips = SkippedTickFilter()
+    scheduler_log.addFilter(skips)
+    try:
+        with caplog.at_level("WARNING", logger="apscheduler.scheduler"):
+            # What APScheduler logs when a job's previous run is still going.
+            scheduler_log.warning(
+                'Execution of job "%s" skipped: maximum number of running instances '
+                "reached (%d)", f"{job} (trigger: interval[0:00:10])", 1)
+    finally:
+        scheduler_log.removeFilter(skips)
+    assert bool(caplog.records) is shown
 
 
 def test_startup_settles_posts_left_publishing_by_a_dead_process(tmp_path: Path) -> None:
