@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +12,7 @@ from bot.config import Config
 from bot.errors import BotError
 from bot.feeds import fetch_feed, parse_feed
 from bot.http import HttpClient
+from bot.instagram.transport import instagram_seam_warning
 from bot.policy import Policy
 from bot.store import Store, database_url
 
@@ -40,11 +40,8 @@ def run_checks(config: Config, data_dir: Path) -> list[CheckResult]:
     results = [CheckResult("config", "ok",
                            f"{len(config.feeds)} feed(s), {len(config.accounts)} account(s), "
                            f"timezone {config.timezone}")]
-    if os.environ.get("BOT_INSTAGRAM_API"):
-        results.append(CheckResult(
-            "instagram-api", "warn",
-            f"BOT_INSTAGRAM_API is set ({os.environ['BOT_INSTAGRAM_API']}): every Instagram "
-            "request goes to that test emulator, not to Instagram"))
+    if warning := instagram_seam_warning():
+        results.append(CheckResult("instagram-api", "warn", warning))
     for account in config.accounts:
         policy = Policy.from_config(config.schedule_for(account.name), config.tz)
         if problem := policy.never_posts():

@@ -19,59 +19,22 @@ import re
 import sys
 from datetime import UTC, datetime, tzinfo
 from typing import Any
+from urllib.parse import urlsplit
+
+from bot.redact import install_log_redaction, register_secret
 
 _CONTEXT_FIELDS = ("feed", "account", "post_id")
 
-# Values after these names are secrets wherever they appear: headers, cookies,
-# query strings, JSON bodies, dict reprs.
-_SECRET_NAMES = (
-    r"sessionid|ds_user_id|csrftoken|rur|mid|ig_did|shbid|shbts|authorization|"
-    r"x-ig-www-claim|ig-u-[a-z-]+|password|enc_password|passwd|totp_secret|totp_seed|"
-    r"secret|token|access_token|cookie|set-cookie|bearer"
-)
-_SECRET_RE = re.compile(
-    rf"""(?ix)
-    (["']?(?:{_SECRET_NAMES})["']?\s*[:=]\s*)   # name: or name= (quoted or not)
-    (?:"[^"]*"|'[^']*'|Bearer\s+[^\s,;'"}}]+|[^\s,;&'"}}]+)
-    """
-)
-_REDACTED = "[REDACTED]"
 
-
-def redact(text: str, extra_values: tuple[str, ...] = ()) -> str:
-    """Remove secret values from a log message or traceback."""
-    text = _SECRET_RE.sub(lambda m: m.group(1) + _REDACTED, text)
-    for value in extra_values:
-        if value and len(value) >= 4:
-            text = text.replace(value, _REDACTED)
-    return text
-
-
-def secret_env_values() -> tuple[str, ...]:
-    """Values of environment variables that hold secrets, to scrub verbatim."""
-    names = [n for n in os.environ
-             if re.search(r"PASSWORD|SECRET|TOTP|TOKEN|SESSION|_KEY$", n)]
-    return tuple(os.environ[n] for n in names if os.environ[n])
-
-
-class RedactingFilter(logging.Filter):
-    """Rewrites each record's message (and traceback) with secrets removed."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.values = secret_env_values()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        """Redact in place; never drops a record."""
-        message = record.getMessage()
-        cleaned = redact(message, self.values)
-        if cleaned != message or record.args:
-            record.msg, record.args = cleaned, None
-        if record.exc_info:
-            formatter = logging.Formatter()
-            record.exc_text = redact(formatter.formatException(record.exc_info), self.values)
-            record.exc_info = None
-        return True
+def register_env_secrets() -> None:
+    """Scrub, verbatim, the values of environment variables that hold secrets."""
+    for name, value in os.environ.items():
+        if re.search(r"PASSWORD|SECRET|TOTP|TOKEN|SESSION|_KEY$", name):
+            register_secret(value)
+    for name in ("DATABASE_URL", "BOT_ALERT_WEBHOOK"):
+        # A URL may carry a password in its user-info.
+        password = urlsplit(os.environ.get(name, "")).password
+        register_secret(password)
 
 
 class HumanFormatter(logging.Formatter):
@@ -131,7 +94,7 @@ def setup_logging(*, tz: tzinfo, fmt: str | None = None, level: str | None = Non
     level_name = (level or os.environ.get("BOT_LOG_LEVEL") or "INFO").upper()
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(tz) if fmt == "json" else HumanFormatter(tz))
-    handler.addFilter(RedactingFilter())
+    register_env_secrets()
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
@@ -139,6 +102,6 @@ def setup_logging(*, tz: tzinfo, fmt: str | None = None, level: str | None = Non
     root.setLevel(getattr(logging, level_name, logging.INFO))
     # Libraries speak at WARNING unless we debug; instagrapi logs request bodies.
     library_level = logging.DEBUG if level_name == "DEBUG" else logging.WARNING
-    for name in ("instagrapi", "public_request", "private_request", "urllib3", "apscheduler",
-                 "curl_cffi", "PIL", "requests"):
+    install_log_redaction(handler, library_level=library_level)
+    for name in ("apscheduler", "PIL", "requests"):
         logging.getLogger(name).setLevel(library_level)

@@ -14,7 +14,7 @@ from cryptography.fernet import Fernet
 
 from bot.cli import cli
 from bot.errors import ConfigError, NeedsHuman, SessionExpired
-from bot.instagram.redact import RedactSecrets, install_log_redaction
+from bot.redact import RedactSecrets, install_log_redaction
 from bot.instagram.session import (
     LoginResult,
     decode_settings,

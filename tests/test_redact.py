@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.instagram.redact import redact, register_secret
+from bot.redact import redact, register_secret
 
 TOKEN = "eyJkc191c2VyX2lkIjoiMTIzNDU2Nzg5Iiwic2Vzc2lvbmlkIjoiMTIzNDU2Nzg5In0="
 SESSIONID = "123456789%3AaBcDeFgHiJkLmN%3A27%3AAYdXyZ0123456789abcdef"

@@ -45,7 +45,7 @@ from bot.errors import (
     SessionExpired,
     Transient,
 )
-from bot.instagram.redact import redact
+from bot.redact import redact
 
 _RATE_LIMITED = (ig.PleaseWaitFewMinutes, ig.FeedbackRequired, ig.RateLimitError,
                  ig.ClientThrottledError)

@@ -28,9 +28,9 @@ from bot.alerts import Alerter
 from bot.config import AccountConfig, Config
 from bot.errors import ConfigError, NeedsHuman
 from bot.instagram.errors import translate
-from bot.instagram.redact import register_secret
 from bot.instagram.transport import CallLimits, bound_session, seam_origin, use_plain_http
 from bot.models import AccountState, Actor
+from bot.redact import register_secret
 from bot.store import Store
 
 log = logging.getLogger(__name__)
