@@ -19,6 +19,7 @@ Decisions, per article and account:
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -56,6 +57,10 @@ class Poller:
 
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
+        # The daemon sets this on SIGTERM: a poll stops between articles (each is
+        # committed on its own) and leaves the feed's validators unsaved, so the next
+        # poll reads the feed again and handles the rest.
+        self.should_stop: Callable[[], bool] = lambda: False
 
     def poll_all(self, feed: str | None = None) -> list[PollReport]:
         """Poll every configured feed (or just ``feed``)."""
@@ -95,6 +100,11 @@ class Poller:
         backlog_keys = {a.key for a in _newest(entries, feed.backlog)} if fresh_accounts else set()
         # Oldest first, so posts queue (and events read) in publication order.
         for article in _oldest_first(entries + extra):
+            if self.should_stop():
+                report.status = "interrupted"
+                report.reason = f"stopped after {report.new} new articles; the rest next poll"
+                log.info("poll interrupted: %s", report.reason, extra={"feed": feed.name})
+                return report
             self._handle(feed, article, now, fresh_accounts, backlog_keys, report)
         store.start_accounts(feed.name, fresh_accounts, now)
 

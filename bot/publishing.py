@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 HOSTNAME = socket.gethostname()
+_QUEUE_PAGE = 100
 
 
 def process_tag() -> str:
@@ -134,26 +135,34 @@ class Publishing:
         last = store.last_posted_at(account)
         posted_on = self.posted_on(account)
         plain: Verdict | None = None
-        for post in store.queued_posts(account):
-            if post.next_attempt_at is not None and post.next_attempt_at > now:
-                continue
-            bypass = Bypass.force() if force else self.bypass_for(post)
-            if bypass == Bypass():
-                plain = plain or verdict(policy, now, last_posted_at=last, posted_on=posted_on)
-                if not plain.ok:
-                    break
-            elif not verdict(policy, now, last_posted_at=last, posted_on=posted_on,
-                             bypass=bypass).ok:
-                continue
-            if is_expired(post.published_at, post.created_at, now, policy.max_age):
-                seen = (f"published {_local(post.published_at, self.bot)}" if post.published_at
-                        else f"first seen {_local(post.created_at, self.bot)}")
-                store.transition(
-                    post.id, Status.EXPIRED, expect=[Status.QUEUED], actor=actor, at=now,
-                    reason=(f"older than max_age {format_duration(policy.max_age)} when its "
-                            f"turn came ({seen})"))
-                continue
-            return post
+        # The head of the queue almost always decides; read the whole queue only when
+        # the first page is all in backoff or expired (a huge backlog stays O(n)).
+        for page in (_QUEUE_PAGE, None):
+            queue = store.queued_posts(account, limit=page)
+            for post in queue:
+                if post.next_attempt_at is not None and post.next_attempt_at > now:
+                    continue
+                bypass = Bypass.force() if force else self.bypass_for(post)
+                if bypass == Bypass():
+                    plain = plain or verdict(policy, now, last_posted_at=last,
+                                             posted_on=posted_on)
+                    if not plain.ok:
+                        return None
+                elif not verdict(policy, now, last_posted_at=last, posted_on=posted_on,
+                                 bypass=bypass).ok:
+                    continue
+                if is_expired(post.published_at, post.created_at, now, policy.max_age):
+                    seen = (f"published {_local(post.published_at, self.bot)}"
+                            if post.published_at
+                            else f"first seen {_local(post.created_at, self.bot)}")
+                    store.transition(
+                        post.id, Status.EXPIRED, expect=[Status.QUEUED], actor=actor, at=now,
+                        reason=(f"older than max_age {format_duration(policy.max_age)} when "
+                                f"its turn came ({seen})"))
+                    continue
+                return post
+            if page is None or len(queue) < page:
+                break
         return None
 
     # -- running -----------------------------------------------------------------

@@ -119,6 +119,7 @@ class Daemon:
             job_defaults=_ONE_AT_A_TIME,
         )
         self.stopping = threading.Event()
+        bot.poller.should_stop = self.stopping.is_set
         self._busy = 0
         self._busy_lock = threading.Condition()
         self._blocked: dict[str, str | None] = {}

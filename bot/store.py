@@ -387,7 +387,7 @@ class Store:
         with self.begin() as conn:
             return [_post_from_row(r) for r in conn.execute(query)]
 
-    def queued_posts(self, account: str) -> list[Post]:
+    def queued_posts(self, account: str, limit: int | None = None) -> list[Post]:
         """The account's queued posts in publishing order: priority, then oldest article."""
         query = (
             sa.select(*_POST_COLUMNS).join(articles, articles.c.id == posts.c.article_id)
@@ -396,6 +396,8 @@ class Store:
                       sa.func.coalesce(articles.c.published_at, posts.c.created_at).asc(),
                       posts.c.id.asc())
         )
+        if limit is not None:
+            query = query.limit(limit)
         with self.begin() as conn:
             return [_post_from_row(r) for r in conn.execute(query)]
 

@@ -351,3 +351,23 @@ def test_primary_category_skips_wordpress_placeholders(
     article = Article(key="k", feed="f", link="https://x/", title="t", categories=terms)
     assert article.category == category
     assert article.tags == tags
+
+
+def test_a_stopped_poll_resumes_where_it_left_off(tmp_path: Path, data_dir: Path,
+                                                  server: FeedServer) -> None:
+    site = Site(server)
+    site.publish(*make_items(10))
+    bot = bot_for(tmp_path, data_dir, server)
+    bot.poll()
+    burst = [fresh(50000 + n, minutes=n) for n in range(1, 5)]
+    site.publish(*burst)
+    new_keys = [f"editorialkaltim.com#{item.post_id}" for item in burst]
+    # SIGTERM arrives once two of the four new articles are recorded.
+    bot.poller.should_stop = lambda: len(bot.store.known_keys(new_keys)) >= 2
+    report = bot.poll()[0]
+    assert report.status == "interrupted" and report.new == 2
+    bot.poller.should_stop = lambda: False
+    again = bot.poll()[0]
+    assert again.status == "ok" and again.new == 2  # the feed was read again, not 304
+    keys = [p.article_key for p in bot.posts(PostFilter(limit=None))]
+    assert len(keys) == len(set(keys)) == 14
