@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bot.articles import Article
@@ -62,14 +62,15 @@ class Renderer:
         photo = self.photos.fetch(article)
         if photo.note:
             notes.append(photo.note)
-        card = self.cards.render(article, photo.image, story=False)
+        card_article = self.card_article(article)
+        card = self.cards.render(card_article, photo.image, story=False)
         if card.note:
             notes.append(card.note)
         card_path = out_dir / f"{basename}.jpg"
         _write_atomic(card_path, card.to_jpeg())
         story_path = None
         if story:
-            story_card = self.cards.render(article, photo.image, story=True)
+            story_card = self.cards.render(card_article, photo.image, story=True)
             story_path = out_dir / f"{basename}.story.jpg"
             _write_atomic(story_path, story_card.to_jpeg())
         caption = self.captions.write(article)
@@ -79,6 +80,19 @@ class Renderer:
             check_post(caption.text, card_path, story_path, alt_text=alt_text)
         return RenderedPost(card=card_path, caption=caption, alt_text=alt_text,
                             headline=card.headline, story=story_path, notes=tuple(notes))
+
+
+    def card_article(self, article: Article) -> Article:
+        """The article as the card shows it: an advertorial is labelled as one.
+
+        Indonesian press ethics (Dewan Pers, Pedoman Pemberitaan Media Siber, point 6)
+        want paid content marked where the reader sees it, so the card's category label
+        reads "Advertorial" (with its own accent) whatever the post's first category.
+        """
+        if self.captions.advertorial_reason(article) is None:
+            return article
+        rest = tuple(c for c in article.categories if c.casefold() != "advertorial")
+        return replace(article, categories=("Advertorial", *rest))
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

@@ -206,3 +206,4 @@ def test_check_fails_with_exit_1_on_an_unreachable_feed(tmp_path: Path) -> None:
     result = bot("check", config=path, check=False)
     assert result.returncode == 1
     assert "FAIL  feed utama: connection failed" in result.stdout
+
