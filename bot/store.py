@@ -25,6 +25,9 @@ from bot.errors import NotFound, StoreError
 from bot.migrations import migrate
 from bot.models import AccountRecord, AccountState, Event, FeedState, Post, Status, StoryStatus
 
+# The query side of the schema. The migrations build the tables with their own frozen
+# definitions (a shipped migration never changes); these mirror the current result,
+# and tests/test_store.py checks that the two agree column for column.
 metadata = sa.MetaData()
 
 feeds = sa.Table(

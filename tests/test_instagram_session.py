@@ -14,7 +14,6 @@ from cryptography.fernet import Fernet
 
 from bot.cli import cli
 from bot.errors import ConfigError, NeedsHuman, SessionExpired
-from bot.redact import RedactSecrets, install_log_redaction
 from bot.instagram.session import (
     LoginResult,
     decode_settings,
@@ -25,6 +24,7 @@ from bot.instagram.session import (
     save_session,
 )
 from bot.models import AccountState
+from bot.redact import RedactSecrets, install_log_redaction
 from bot.store import Store
 from tests import igkit
 from tests.ig_emulator import Emulator, totp_now
