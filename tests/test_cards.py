@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import imagekit
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -33,6 +32,7 @@ from bot.cards.layout import HEADLINE_SIZES, SHADE
 from bot.cards.text import fit_text
 from bot.config import CardConfig, CardFonts, SiteConfig, parse_config
 from bot.errors import ConfigError, RenderError
+from tests import imagekit
 
 TZ = ZoneInfo("Asia/Makassar")
 SEED_TITLE = "Jelang Pilkada 2024, Pemkab Kutim Persiapkan Mitigasi dan Penanganan Konflik Sosial"

@@ -12,9 +12,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import imagekit
 import pytest
-from feedkit import FeedServer, Route, feed_server
 from PIL import Image
 
 from bot.articles import Article, ImageRef
@@ -22,6 +20,8 @@ from bot.cards import CardRenderer
 from bot.config import CardConfig, FetchConfig, SiteConfig
 from bot.http import HttpClient
 from bot.photos import CACHE_MAX_AGE, PhotoFetcher, find_og_image
+from tests import imagekit
+from tests.feedkit import FeedServer, Route, feed_server
 
 PHOTO = imagekit.jpeg(imagekit.landscape((1200, 800)))
 OTHER_PHOTO = imagekit.jpeg(imagekit.landscape((1600, 1067), seed=11))
