@@ -9,6 +9,7 @@ from typing import Literal
 
 from bot.articles import Article
 from bot.config import Config
+from bot.dates import local_time
 from bot.errors import BotError
 from bot.feeds import fetch_feed, parse_feed
 from bot.http import HttpClient
@@ -104,8 +105,8 @@ def _check_accounts(config: Config, data_dir: Path, store: Store) -> list[CheckR
         if record.state == "stopped":
             results.append(CheckResult(name, "warn", f"stopped: {record.reason}"))
         elif record.state == "cooldown" and record.until and record.until > now:
-            until = record.until.astimezone(config.tz).strftime("%Y-%m-%d %H:%M %Z")
-            results.append(CheckResult(name, "warn", f"cooldown until {until}: {record.reason}"))
+            results.append(CheckResult(name, "warn", f"cooldown until "
+                                       f"{local_time(record.until, config.tz)}: {record.reason}"))
         try:
             publisher = make_publisher(account, config=config, store=store, data_dir=data_dir,
                                        clock=lambda: datetime.now(UTC))

@@ -138,27 +138,23 @@ class Bot:
         article = store.article_by_id(post.article_id)
         account = self.config.account(post.account)
         now = self.clock()
+        failure = None
         try:
             with self._render_lock:
                 rendered = self.renderer.render(article, out_dir=self.data_dir / "cards",
                                                 basename=post.basename, story=account.story)
         except PreflightError as exc:
-            store.transition(post_id, Status.FAILED,
-                             expect=[Status.QUEUED, Status.PENDING_APPROVAL],
-                             actor=actor, at=now, reason=f"preflight: {exc}")
-            return store.post(post_id)
+            failure = f"preflight: {exc}"
         except RenderError as exc:
-            store.transition(post_id, Status.FAILED,
-                             expect=[Status.QUEUED, Status.PENDING_APPROVAL],
-                             actor=actor, at=now, reason=f"render failed: {exc}")
-            return store.post(post_id)
+            failure = f"render failed: {exc}"
         except Exception as exc:  # hostile input meets third-party decoders
             # A bug in an image decoder must cost one post, not the queue behind it.
             log.exception("render crashed", extra={"post_id": post_id})
+            failure = f"render crashed: {type(exc).__name__}: {exc}"
+        if failure is not None:
             store.transition(post_id, Status.FAILED,
                              expect=[Status.QUEUED, Status.PENDING_APPROVAL],
-                             actor=actor, at=now,
-                             reason=f"render crashed: {type(exc).__name__}: {exc}")
+                             actor=actor, at=now, reason=failure)
             return store.post(post_id)
         store.update_post(
             post_id, card_path=str(rendered.card),

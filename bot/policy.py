@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.config import PriorityRule, ScheduleConfig
+from bot.dates import local_time
 from bot.units import Window, format_duration
 
 # Every step moves to the next window opening or the next day, so this is about a
@@ -134,7 +135,7 @@ def next_slot(
         if earliest > moment:
             moment = earliest
             reason, rank = (f"min_gap {format_duration(policy.min_gap)} since the last post "
-                            f"at {_fmt_local(last_posted_at, policy.tz)}"), 1
+                            f"at {local_time(last_posted_at, policy.tz)}"), 1
     for _ in range(_MAX_STEPS):
         local = moment.astimezone(policy.tz)
         day = local.date()
@@ -154,7 +155,7 @@ def next_slot(
             moment = opening.astimezone(UTC)
             if rank < 2:
                 reason, rank = (f"outside posting windows {describe_windows(policy.windows)} "
-                                f"(now {_fmt_local(now, policy.tz)})"), 2
+                                f"(now {local_time(now, policy.tz)})"), 2
             continue
         return moment, reason
     return None, reason or "no slot within a year"
@@ -247,8 +248,6 @@ def _next_open(window: Window, local: datetime) -> datetime:
     return candidate.replace(tzinfo=local.tzinfo)
 
 
-def _fmt_local(moment: datetime, tz: ZoneInfo) -> str:
-    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def describe_windows(windows: Sequence[Window]) -> str:

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.captions import link_with_utm
+from bot.dates import local_time
 from bot.errors import (
     Ambiguous,
     NeedsHuman,
@@ -104,7 +105,8 @@ class Publishing:
         record = store.account(account)
         if record.state == AccountState.COOLDOWN:
             if record.until is not None and record.until > now:
-                return f"cooldown until {_local(record.until, self.bot)}: {record.reason}"
+                until = local_time(record.until, self.bot.config.tz)
+                return f"cooldown until {until}: {record.reason}"
             store.set_account(account, now, state=AccountState.ACTIVE, until=None, reason="")
             store.add_event(at=now, actor=actor, kind="account", account=account,
                             from_status="cooldown", to_status="active",
@@ -152,9 +154,10 @@ class Publishing:
                                  bypass=bypass).ok:
                     continue
                 if is_expired(post.published_at, post.created_at, now, policy.max_age):
-                    seen = (f"published {_local(post.published_at, self.bot)}"
+                    tz = self.bot.config.tz
+                    seen = (f"published {local_time(post.published_at, tz)}"
                             if post.published_at
-                            else f"first seen {_local(post.created_at, self.bot)}")
+                            else f"first seen {local_time(post.created_at, tz)}")
                     store.transition(
                         post.id, Status.EXPIRED, expect=[Status.QUEUED], actor=actor, at=now,
                         reason=(f"older than max_age {format_duration(policy.max_age)} when "
@@ -426,7 +429,8 @@ class Publishing:
                             reason=f"cooldown for {format_duration(length)}: {reason}")
         bot.alerter.alert(f"account:{account}:cooldown",
                           f"account {account} rate-limited; cooling down until "
-                          f"{_local(until, bot)}: {reason}", actor=actor, account=account)
+                          f"{local_time(until, bot.config.tz)}: {reason}", actor=actor,
+                          account=account)
 
     def _stop(self, account: str, exc: PublishError, *, actor: str, post_id: int) -> None:
         bot = self.bot
@@ -476,9 +480,3 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def _local(moment: datetime | None, bot: Bot) -> str:
-    if moment is None:
-        return "unknown"
-    return moment.astimezone(bot.config.tz).strftime("%Y-%m-%d %H:%M %Z")

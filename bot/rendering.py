@@ -62,7 +62,9 @@ class Renderer:
         photo = self.photos.fetch(article)
         if photo.note:
             notes.append(photo.note)
-        card_article = self.card_article(article)
+        # The caption knows whether this is an advertorial; the card shows it too.
+        caption = self.captions.write(article)
+        card_article = card_view(article, advertorial=caption.advertorial)
         card = self.cards.render(card_article, photo.image, story=False)
         if card.note:
             notes.append(card.note)
@@ -73,7 +75,6 @@ class Renderer:
             story_card = self.cards.render(card_article, photo.image, story=True)
             story_path = out_dir / f"{basename}.story.jpg"
             _write_atomic(story_path, story_card.to_jpeg())
-        caption = self.captions.write(article)
         alt_text = self.captions.alt_text(article, headline=card.headline,
                                           photo_description=photo.description)
         if preflight:
@@ -82,17 +83,17 @@ class Renderer:
                             headline=card.headline, story=story_path, notes=tuple(notes))
 
 
-    def card_article(self, article: Article) -> Article:
-        """The article as the card shows it: an advertorial is labelled as one.
+def card_view(article: Article, *, advertorial: bool) -> Article:
+    """The article as the card shows it: an advertorial is labelled as one.
 
-        Indonesian press ethics (Dewan Pers, Pedoman Pemberitaan Media Siber, point 6)
-        want paid content marked where the reader sees it, so the card's category label
-        reads "Advertorial" (with its own accent) whatever the post's first category.
-        """
-        if self.captions.advertorial_reason(article) is None:
-            return article
-        rest = tuple(c for c in article.categories if c.casefold() != "advertorial")
-        return replace(article, categories=("Advertorial", *rest))
+    Indonesian press ethics (Dewan Pers, Pedoman Pemberitaan Media Siber, point 6) want
+    paid content marked where the reader sees it, so the card's category label reads
+    "Advertorial" (with its own accent) whatever the post's first category.
+    """
+    if not advertorial:
+        return article
+    rest = tuple(c for c in article.categories if c.casefold() != "advertorial")
+    return replace(article, categories=("Advertorial", *rest))
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

@@ -43,6 +43,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.config import FeedConfig
 from bot.core import Bot
+from bot.dates import local_time
 from bot.models import AccountState, Actor, Status
 from bot.policy import Policy, open_time
 from bot.units import format_duration
@@ -347,7 +348,7 @@ def check_health(bot: Bot) -> None:
             bot.alerter.alert(
                 f"feed:{feed.name}:failing",
                 f"feed {feed.name} has failed since "
-                f"{state.failing_since.astimezone(config.tz):%Y-%m-%d %H:%M %Z} "
+                f"{local_time(state.failing_since, config.tz)} "
                 f"({state.consecutive_failures} polls): {state.last_reason}",
                 actor=Actor.SCHEDULER, feed=feed.name)
     for account in config.accounts:
@@ -388,7 +389,7 @@ def _check_idle(bot: Bot, account: str, now: datetime) -> None:
             key,
             f"account {account} has {len(due)} post(s) waiting but has posted nothing for "
             f"{format_duration(silent)} of posting-window time "
-            f"(since {since.astimezone(bot.config.tz):%Y-%m-%d %H:%M %Z})",
+            f"(since {local_time(since, bot.config.tz)})",
             actor=Actor.SCHEDULER, account=account, data={"waiting": len(due)})
 
 

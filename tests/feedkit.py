@@ -245,16 +245,7 @@ class FeedServer:
             h.end_headers()
             return
         if route.fault == "drip":
-            h.send_response(200)
-            h.send_header("Content-Type", route.content_type)
-            h.end_headers()
-            try:
-                for _ in range(100):
-                    h.wfile.write(b" " * 10)
-                    h.wfile.flush()
-                    time.sleep(0.05)
-            except OSError:
-                pass
+            _stream(h, route.content_type, b" " * 10, times=100, pause=0.05)
             return
         etag = '"' + hashlib.md5(body).hexdigest() + '"' if route.etag else None
         if etag and "paged" not in query and h.headers.get("If-None-Match") == etag:
@@ -268,16 +259,23 @@ class FeedServer:
         if route.last_modified:
             headers["Last-Modified"] = route.last_modified
         if route.fault == "huge":
-            h.send_response(200)
-            h.send_header("Content-Type", route.content_type)
-            h.end_headers()
-            try:
-                for _ in range(400):
-                    h.wfile.write(b"<!-- padding -->" * 4096)
-            except OSError:
-                pass
+            _stream(h, route.content_type, b"<!-- padding -->" * 4096, times=400)
             return
         _send(h, route.status, body, route.content_type, headers)
+
+
+def _stream(h: BaseHTTPRequestHandler, content_type: str, chunk: bytes, *, times: int,
+            pause: float = 0.0) -> None:
+    """Send ``chunk`` ``times`` times with no Content-Length (a client may hang up)."""
+    h.send_response(200)
+    h.send_header("Content-Type", content_type)
+    h.end_headers()
+    with contextlib.suppress(OSError):
+        for _ in range(times):
+            h.wfile.write(chunk)
+            h.wfile.flush()
+            if pause:
+                time.sleep(pause)
 
 
 def reset(h: BaseHTTPRequestHandler) -> None:

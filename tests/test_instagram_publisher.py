@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -51,13 +50,6 @@ store = igkit.store
 publisher = igkit.publisher
 credentials = igkit.credentials
 
-
-@pytest.fixture(autouse=True)
-def no_credentials(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Tests opt in to a password in the environment (the credentials fixture)."""
-    for name in ("IG_USERNAME", "IG_PASSWORD", "IG_TOTP_SECRET"):
-        monkeypatch.delenv(name, raising=False)
-    yield
 
 
 # -- posting ---------------------------------------------------------------------------

@@ -54,12 +54,6 @@ class World:
         return sorted(self.bot.posts(PostFilter(limit=None)), key=lambda p: p.id)
 
 
-@pytest.fixture(autouse=True)
-def no_credentials(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name in ("IG_USERNAME", "IG_PASSWORD", "IG_TOTP_SECRET"):
-        monkeypatch.delenv(name, raising=False)
-    yield
-
 
 @pytest.fixture
 def server() -> Iterator[FeedServer]:

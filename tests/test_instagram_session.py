@@ -45,13 +45,6 @@ store = igkit.store
 credentials = igkit.credentials
 
 
-@pytest.fixture(autouse=True)
-def no_credentials(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Tests opt in to secrets in the environment."""
-    for name in ("IG_USERNAME", "IG_PASSWORD", "IG_TOTP_SECRET"):
-        monkeypatch.delenv(name, raising=False)
-    yield
-
 
 class Human:
     """Plays the person at the terminal: answers prompts from a script, notes them."""

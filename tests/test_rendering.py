@@ -9,7 +9,7 @@ import pytest
 from bot.articles import Article
 from bot.config import load_config
 from bot.http import HttpClient
-from bot.rendering import Renderer
+from bot.rendering import Renderer, card_view
 from tests.feedkit import SEED_BODY, write_config
 
 
@@ -41,7 +41,8 @@ def seed(**overrides: object) -> Article:
 )
 def test_the_card_labels_advertorials(renderer: Renderer, categories: tuple[str, ...],
                                       body: str, label: str) -> None:
-    shown = renderer.card_article(seed(categories=categories, content_html=body))
+    article = seed(categories=categories, content_html=body)
+    shown = card_view(article, advertorial=renderer.captions.write(article).advertorial)
     assert shown.category == label
     assert "Kutim" in (shown.category, *shown.tags)
 

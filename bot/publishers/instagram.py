@@ -33,6 +33,7 @@ from instagrapi.types import StoryLink
 from pydantic import ValidationError
 
 from bot.config import AccountConfig, Config
+from bot.dates import local_time
 from bot.errors import Ambiguous, BotError, NeedsHuman, PostRejected, PublishError, SessionExpired
 from bot.instagram.errors import describe, is_login_required, translate
 from bot.instagram.session import (
@@ -174,9 +175,9 @@ class InstagramPublisher(Publisher):
     def _state(self) -> str:
         record = self.store.account(self.account.name)
         if record.state == AccountState.COOLDOWN and record.until is not None:
-            until = record.until.astimezone(self.config.tz)
             if record.until > self.clock():
-                return f"account in cooldown until {until:%Y-%m-%d %H:%M %Z}: {record.reason}"
+                until = local_time(record.until, self.config.tz)
+                return f"account in cooldown until {until}: {record.reason}"
             return "account active (cooldown over)"
         if record.state == AccountState.STOPPED:
             return f"account stopped: {record.reason}"
