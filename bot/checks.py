@@ -13,7 +13,7 @@ from bot.dates import local_time
 from bot.errors import BotError
 from bot.feeds import fetch_feed, parse_feed
 from bot.http import HttpClient
-from bot.instagram.transport import instagram_seam_warning
+from bot.publishers.instagram.transport import instagram_seam_warning
 from bot.policy import Policy
 from bot.store import Store, database_url
 

@@ -226,7 +226,7 @@ def preview(state: State, url: str | None, latest: int | None, feed: str | None,
         bot preview --latest 9 --sheet --out preview/
         bot preview https://editorialkaltim.com/2024/10/28/jelang-pilkada-2024/
     """
-    from bot.preview import preview_articles
+    from bot.pipeline.preview import preview_articles
 
     if (url is None) == (latest is None):
         raise click.UsageError("give either an article URL or --latest [N]")
@@ -438,8 +438,8 @@ def login(state: State, account: str | None, import_file: Path | None) -> None:
         bot login --account editorialkaltim
         bot login --account editorialkaltim --import session.json
     """
-    from bot.instagram.session import import_session
-    from bot.instagram.session import login as instagram_login
+    from bot.publishers.instagram.session import import_session
+    from bot.publishers.instagram.session import login as instagram_login
 
     config = state.config
     with errors_to_exit_codes():

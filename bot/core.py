@@ -21,10 +21,10 @@ from bot.config import Config, load_config
 from bot.errors import InvalidAction, PreflightError, RenderError
 from bot.http import HttpClient
 from bot.models import Actor, Event, Post, Status, StoryStatus
-from bot.polling import Poller, PollReport
+from bot.pipeline.poll import Poller, PollReport
 from bot.publishers.base import Publisher
-from bot.publishing import Outcome, Publishing
-from bot.rendering import Renderer
+from bot.pipeline.publish import Outcome, Publishing
+from bot.pipeline.render import Renderer
 from bot.store import PostFilter, Store
 
 log = logging.getLogger(__name__)

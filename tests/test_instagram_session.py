@@ -14,7 +14,7 @@ from cryptography.fernet import Fernet
 
 from bot.cli import cli
 from bot.errors import ConfigError, NeedsHuman, SessionExpired
-from bot.instagram.session import (
+from bot.publishers.instagram.session import (
     LoginResult,
     decode_settings,
     encode_settings,

@@ -10,8 +10,8 @@ import requests
 from instagrapi import Client
 
 from bot.errors import ConfigError
-from bot.instagram.session import build_client
-from bot.instagram.transport import (
+from bot.publishers.instagram.session import build_client
+from bot.publishers.instagram.transport import (
     CallDeadlineExceeded,
     CallLimits,
     instagram_seam_warning,

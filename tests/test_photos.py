@@ -19,7 +19,7 @@ from bot.articles import Article, ImageRef
 from bot.cards import CardRenderer
 from bot.config import CardConfig, FetchConfig, SiteConfig
 from bot.http import HttpClient
-from bot.photos import CACHE_MAX_AGE, PhotoFetcher, find_og_image
+from bot.cards.photos import CACHE_MAX_AGE, PhotoFetcher, find_og_image
 from tests import imagekit
 from tests.feedkit import FeedServer, Route, feed_server
 

@@ -9,7 +9,7 @@ import pytest
 from bot.articles import Article
 from bot.config import load_config
 from bot.http import HttpClient
-from bot.rendering import Renderer, card_view
+from bot.pipeline.render import Renderer, card_view
 from tests.feedkit import SEED_BODY, write_config
 
 

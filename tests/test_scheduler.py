@@ -31,7 +31,7 @@ from bot.core import Bot, utcnow
 from bot.errors import ConfigError, RateLimited
 from bot.models import Actor, Status
 from bot.publishers.outbox import OutboxPublisher
-from bot.publishing import HOSTNAME
+from bot.pipeline.publish import HOSTNAME
 from bot.scheduler import (
     Daemon,
     SkippedTickFilter,

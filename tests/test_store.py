@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from bot.articles import Article
 from bot.errors import NotFound, StoreError
-from bot.migrations import MIGRATIONS, migrate
+from bot.store.migrations import MIGRATIONS, migrate
 from bot.models import Status
 from bot.store import Store, database_url
 

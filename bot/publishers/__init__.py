@@ -27,7 +27,7 @@ def make_publisher(
     """The publisher the account's ``publisher`` key names."""
     if account.publisher == "instagram":
         # Imported here: instagrapi is heavy, and outbox-only installs never need it.
-        from bot.publishers.instagram import InstagramPublisher
+        from bot.publishers.instagram.publisher import InstagramPublisher
 
         return InstagramPublisher(account, config=config, store=store, clock=clock)
     from bot.publishers.outbox import OutboxPublisher

@@ -20,9 +20,9 @@ import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 
 from bot.articles import Article
-from bot.dbtypes import UTCDateTime
+from bot.store.types import UTCDateTime
 from bot.errors import NotFound, StoreError
-from bot.migrations import migrate
+from bot.store.migrations import migrate
 from bot.models import AccountRecord, AccountState, Event, FeedState, Post, Status, StoryStatus
 
 # The query side of the schema. The migrations build the tables with their own frozen

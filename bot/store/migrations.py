@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from bot.dbtypes import UTCDateTime
+from bot.store.types import UTCDateTime
 
 Migration = Callable[[sa.Connection], None]
 MIGRATIONS: list[tuple[str, Migration]] = []

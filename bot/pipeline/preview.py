@@ -16,7 +16,7 @@ from bot.errors import NotFound, PreflightError
 from bot.feeds import fetch_feed, fetch_page, parse_feed
 from bot.http import HttpClient
 from bot.preflight import check_post
-from bot.rendering import Renderer
+from bot.pipeline.render import Renderer
 
 
 @dataclass(frozen=True)

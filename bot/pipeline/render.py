@@ -16,7 +16,7 @@ from bot.captions import Caption, CaptionWriter
 from bot.cards import CardRenderer
 from bot.config import Config
 from bot.http import HttpClient
-from bot.photos import PhotoFetcher
+from bot.cards.photos import PhotoFetcher
 from bot.preflight import check_post
 
 log = logging.getLogger(__name__)

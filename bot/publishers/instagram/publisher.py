@@ -12,7 +12,7 @@
 - A story is ``photo_rupload`` then ``photo_configure_to_story`` with one link sticker
   (the article URL with UTM parameters).
 - Every call is bounded by ``[publish] call_timeout``; errors are mapped by class
-  (:mod:`bot.instagram.errors`), and a fault once the configure request has left
+  (:mod:`bot.publishers.instagram.errors`), and a fault once the configure request has left
   is ``Ambiguous``: the publishing service then asks :meth:`find_published`, which
   reads the account's recent media for the article's link.
 """
@@ -35,15 +35,15 @@ from pydantic import ValidationError
 from bot.config import AccountConfig, Config
 from bot.dates import local_time
 from bot.errors import Ambiguous, BotError, NeedsHuman, PostRejected, PublishError, SessionExpired
-from bot.instagram.errors import describe, is_login_required, translate
-from bot.instagram.session import (
+from bot.publishers.instagram.errors import describe, is_login_required, translate
+from bot.publishers.instagram.session import (
     Credentials,
     build_client,
     load_session,
     save_session,
     timezone_offset,
 )
-from bot.instagram.transport import Call, CallLimits
+from bot.publishers.instagram.transport import Call, CallLimits
 from bot.models import AccountState, Actor
 from bot.publishers.base import PostFiles, Published, Publisher
 from bot.store import Store
