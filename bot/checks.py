@@ -13,8 +13,8 @@ from bot.dates import local_time
 from bot.errors import BotError
 from bot.feeds import fetch_feed, parse_feed
 from bot.http import HttpClient
-from bot.publishers.instagram.transport import instagram_seam_warning
 from bot.policy import Policy
+from bot.publishers.instagram.transport import instagram_seam_warning
 from bot.store import Store, database_url
 
 Level = Literal["ok", "warn", "fail"]

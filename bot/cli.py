@@ -6,17 +6,15 @@ configuration; 1 the bot could not do its job (e.g. the store is unavailable).
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, time
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn
 
 import click
 
@@ -26,18 +24,10 @@ from bot.core import Bot, data_dir_from_env
 from bot.errors import BotError, ConfigError, InvalidAction, NotFound
 from bot.logs import setup_logging
 from bot.models import Actor, Post, Status
+from bot.shapes import event_record, post_record, posts_csv, posts_json
 from bot.store import PostFilter
 
 log = logging.getLogger("bot.cli")
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-LOG_FIELDS = [
-    "id", "feed", "account", "article_key", "title", "link", "status", "reason",
-    "created_at", "posted_at", "attempts", "next_attempt_at", "permalink", "media_id",
-    "shortcode", "card_path", "story_path", "story_status", "caption", "alt_text",
-    "render_notes",
-]
 
 
 class Failure(click.ClickException):
@@ -263,19 +253,6 @@ def _parse_since(value: str | None, config: Config) -> datetime | None:
     return parsed
 
 
-def post_to_dict(post: Post, config: Config) -> dict[str, Any]:
-    """A post as the JSON/CSV log shows it; times carry the configured zone's offset."""
-    data: dict[str, Any] = {}
-    for name in LOG_FIELDS:
-        value = post.article_key if name == "article_key" else getattr(post, name)
-        if isinstance(value, datetime):
-            value = value.astimezone(config.tz).isoformat()
-        elif hasattr(value, "value"):
-            value = value.value
-        data[name] = value
-    return data
-
-
 @cli.command(name="log")
 @click.option("--status", "statuses", multiple=True,
               type=click.Choice([s.value for s in Status]), help="Only these statuses.")
@@ -301,15 +278,10 @@ def log_command(state: State, statuses: tuple[str, ...], feed: str | None,
                          since=_parse_since(since, config), limit=limit or None)
     with errors_to_exit_codes():
         posts = state.bot.posts(filters)
-    rows = [post_to_dict(p, config) for p in posts]
     if fmt == "json":
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        click.echo(posts_json(posts, config.tz))
     elif fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=LOG_FIELDS)
-        writer.writeheader()
-        writer.writerows(rows)
-        click.echo(buffer.getvalue(), nl=False)
+        click.echo(posts_csv(posts, config.tz), nl=False)
     else:
         _echo_table(posts, config)
 
@@ -348,12 +320,9 @@ def show(state: State, post_id: int, fmt: str) -> None:
     with errors_to_exit_codes():
         post = state.bot.post(post_id)
         events = state.bot.timeline(post_id)
-    data = post_to_dict(post, config)
+    data = post_record(post, config.tz)
     if fmt == "json":
-        data["events"] = [
-            {"at": e.at.astimezone(config.tz).isoformat(), "actor": e.actor, "kind": e.kind,
-             "from": e.from_status, "to": e.to_status, "reason": e.reason}
-            for e in events]
+        data["events"] = [event_record(e, config.tz) for e in events]
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
     click.echo(f"Post {post.id}: {post.title}")
@@ -499,10 +468,10 @@ def status(state: State, fmt: str) -> None:
     Example:
         bot status --format json
     """
-    from bot.status import collect_status, format_status
+    from bot.status import format_status
 
     with errors_to_exit_codes():
-        data = collect_status(state.bot)
+        data = state.bot.status()
     if fmt == "json":
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return

@@ -92,7 +92,6 @@ Duration = Annotated[timedelta, BeforeValidator(_duration)]
 Size = Annotated[int, BeforeValidator(_size)]
 WindowSpec = Annotated[Window, BeforeValidator(_window)]
 Colour = Annotated[str, BeforeValidator(_colour)]
-ExistingFile = Annotated[Path, BeforeValidator(_existing_file)]
 Url = Annotated[str, BeforeValidator(_url)]
 
 
@@ -397,7 +396,7 @@ class CaptionConfig(Section):
     @field_validator("max_hashtags")
     @classmethod
     def _max_hashtags(cls, value: int) -> int:
-        from bot.preflight import MAX_HASHTAGS
+        from bot.limits import MAX_HASHTAGS
 
         if value > MAX_HASHTAGS:
             raise ValueError(
@@ -409,7 +408,7 @@ class CaptionConfig(Section):
     @field_validator("hashtags")
     @classmethod
     def _hashtags(cls, value: list[str], info: ValidationInfo) -> list[str]:
-        from bot.captions.hashtags import normalise_hashtag
+        from bot.limits import normalise_hashtag
 
         for i, tag in enumerate(value):
             if not normalise_hashtag(tag):
@@ -428,7 +427,7 @@ class CaptionConfig(Section):
     @field_validator("category_hashtags")
     @classmethod
     def _category_hashtags(cls, value: dict[str, str]) -> dict[str, str]:
-        from bot.captions.hashtags import normalise_hashtag
+        from bot.limits import normalise_hashtag
 
         for term, tag in value.items():
             if tag.strip() and not normalise_hashtag(tag):
@@ -464,7 +463,7 @@ class CaptionConfig(Section):
     @field_validator("template")
     @classmethod
     def _template(cls, value: str, info: ValidationInfo) -> str:
-        from bot.captions.template import check_template
+        from bot.templates import check_template
 
         check_template(value, max_hashtags=info.data.get("max_hashtags", 5),
                        label=info.data.get("advertorial_label", ""))

@@ -1,15 +1,16 @@
-"""The core: one object that the CLI, the scheduler and the web page all call.
+"""The facade: one object that the CLI, the scheduler and the web desk all call.
 
-``Bot`` holds the config, the data dir, the store and the clock, and offers every
-operation a user can ask for: poll, publish, the human actions (approve, retry, skip)
-and the read models (log, show, status). It never imports the CLI or web layers.
+``Bot`` builds the parts (store, HTTP client, renderer, alerter, publishers) and the
+steps (poll, render, publish), hands each step exactly the collaborators it uses, and
+offers the operations a user can ask for: poll, publish, the human actions (approve,
+retry, skip) and the read models (log, show, status). It holds no step logic of its
+own, and nothing below it imports it or a face.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cached_property
@@ -17,14 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from bot.alerts import Alerter
-from bot.config import Config, load_config
-from bot.errors import InvalidAction, PreflightError, RenderError
+from bot.config import Config
+from bot.errors import InvalidAction
 from bot.http import HttpClient
-from bot.models import Actor, Event, Post, Status, StoryStatus
+from bot.models import Actor, Event, Post, Status
 from bot.pipeline.poll import Poller, PollReport
-from bot.publishers.base import Publisher
 from bot.pipeline.publish import Outcome, Publishing
-from bot.pipeline.render import Renderer
+from bot.pipeline.render import PostRendering, Renderer
+from bot.publishers import Publisher, PublisherPool
+from bot.status import collect_status
 from bot.store import PostFilter, Store
 
 log = logging.getLogger(__name__)
@@ -58,27 +60,17 @@ class Bot:
         self.data_dir = data_dir
         self.clock = clock
         self.store = store or Store.for_data_dir(data_dir)
-        self._publishers: dict[str, Publisher] = dict(publishers or {})
-        # FreeType faces are not thread-safe, and the daemon polls feeds in parallel.
-        self._render_lock = threading.Lock()
-        self._publisher_lock = threading.Lock()
-
-    @classmethod
-    def from_env(cls, config_path: str | os.PathLike[str] | None = None,
-                 *, clock: Clock = utcnow) -> Bot:
-        """Load the config (``--config``, ``BOT_CONFIG`` or the default) and open the store."""
-        config = load_config(config_path)
-        return cls(config, data_dir=data_dir_from_env(), clock=clock)
+        self.publishers = PublisherPool(config, self.store, data_dir=data_dir, clock=clock,
+                                        publishers=publishers)
 
     def close(self) -> None:
         """Release connections and publisher sessions."""
-        for publisher in self._publishers.values():
-            publisher.close()
+        self.publishers.close()
         if "http" in self.__dict__:
             self.http.close()
         self.store.close()
 
-    # -- parts -------------------------------------------------------------------
+    # -- parts and steps, built on first use -------------------------------------
 
     @cached_property
     def http(self) -> HttpClient:
@@ -96,25 +88,27 @@ class Bot:
         return Alerter(self.store, self.clock)
 
     @cached_property
+    def rendering(self) -> PostRendering:
+        """The render step over stored posts."""
+        return PostRendering(self.renderer, self.store, config=self.config,
+                             data_dir=self.data_dir, clock=self.clock)
+
+    @cached_property
     def poller(self) -> Poller:
-        """Feed polling."""
-        return Poller(self)
+        """The poll step."""
+        return Poller(self.store, config=self.config, http=self.http, clock=self.clock,
+                      alerter=self.alerter, rendering=self.rendering)
 
     @cached_property
     def publishing(self) -> Publishing:
-        """Publishing and exactly-once."""
-        return Publishing(self)
+        """The publish step: choosing, uploading, the error policy and exactly-once."""
+        return Publishing(self.store, config=self.config, clock=self.clock,
+                          alerter=self.alerter, publishers=self.publishers,
+                          rendering=self.rendering)
 
     def publisher(self, account: str) -> Publisher:
         """The account's publisher (created once)."""
-        with self._publisher_lock:
-            if account not in self._publishers:
-                from bot.publishers import make_publisher
-
-                self._publishers[account] = make_publisher(
-                    self.config.account(account), config=self.config, store=self.store,
-                    data_dir=self.data_dir, clock=self.clock)
-            return self._publishers[account]
+        return self.publishers.get(account)
 
     # -- operations --------------------------------------------------------------
 
@@ -133,47 +127,7 @@ class Bot:
 
     def render_post(self, post_id: int, *, actor: str) -> Post:
         """Render (or re-render) a post's card, story card, caption and alt text."""
-        store = self.store
-        post = store.post(post_id)
-        article = store.article_by_id(post.article_id)
-        account = self.config.account(post.account)
-        now = self.clock()
-        failure = None
-        try:
-            with self._render_lock:
-                rendered = self.renderer.render(article, out_dir=self.data_dir / "cards",
-                                                basename=post.basename, story=account.story)
-        except PreflightError as exc:
-            failure = f"preflight: {exc}"
-        except RenderError as exc:
-            failure = f"render failed: {exc}"
-        except Exception as exc:  # hostile input meets third-party decoders
-            # A bug in an image decoder must cost one post, not the queue behind it.
-            log.exception("render crashed", extra={"post_id": post_id})
-            failure = f"render crashed: {type(exc).__name__}: {exc}"
-        if failure is not None:
-            store.transition(post_id, Status.FAILED,
-                             expect=[Status.QUEUED, Status.PENDING_APPROVAL],
-                             actor=actor, at=now, reason=failure)
-            return store.post(post_id)
-        store.update_post(
-            post_id, card_path=str(rendered.card),
-            story_path=str(rendered.story) if rendered.story else None,
-            caption=rendered.caption.text, alt_text=rendered.alt_text,
-            render_notes=rendered.notes_text or None, updated_at=now,
-            story_status=StoryStatus.PENDING.value if rendered.story else None,
-        )
-        store.add_event(at=now, actor=actor, kind="render", post_id=post_id, feed=post.feed,
-                        account=post.account,
-                        reason=("rendered card and caption" +
-                                (f"; {rendered.notes_text}" if rendered.notes else "")))
-        return store.post(post_id)
-
-    def ensure_rendered(self, post: Post, *, actor: str) -> Post:
-        """Render the post if its card is missing (e.g. after a crash before rendering)."""
-        if post.card_path and Path(post.card_path).is_file() and post.caption:
-            return post
-        return self.render_post(post.id, actor=actor)
+        return self.rendering.render_post(post_id, actor=actor)
 
     # -- human actions -----------------------------------------------------------
 
@@ -184,7 +138,7 @@ class Bot:
             raise InvalidAction(f"post {post_id} is {post.status}, not pending_approval")
         self._act(post, Status.QUEUED, [Status.PENDING_APPROVAL], actor,
                   _human_reason("approved", actor, reason))
-        return self.ensure_rendered(self.store.post(post_id), actor=actor)
+        return self.rendering.ensure_rendered(self.store.post(post_id), actor=actor)
 
     def skip(self, post_id: int, *, reason: str = "", actor: str = Actor.CLI) -> Post:
         """Drop a post that has not gone out."""
@@ -201,7 +155,7 @@ class Bot:
     def retry(self, post_id: int, *, reason: str = "", actor: str = Actor.CLI) -> Post:
         """Make a failed, queued or skipped post due now, clearing its backoff.
 
-        On a ``publishing`` post it first runs the exactly-once check.
+        On a ``publishing`` post it first runs the exactly-once check, at once.
         """
         post = self.store.post(post_id)
         if post.status == Status.PUBLISHING:
@@ -219,7 +173,7 @@ class Bot:
         self._act(post, Status.QUEUED, allowed, actor, _human_reason("retry", actor, reason),
                   next_attempt_at=None,
                   attempts=0 if post.status == Status.FAILED else post.attempts)
-        return self.ensure_rendered(self.store.post(post_id), actor=actor)
+        return self.rendering.ensure_rendered(self.store.post(post_id), actor=actor)
 
     def _act(self, post: Post, to: Status, expect: list[Status], actor: str, reason: str,
              **values: Any) -> None:
@@ -241,6 +195,11 @@ class Bot:
     def timeline(self, post_id: int) -> list[Event]:
         """A post's events, oldest first."""
         return self.store.events(post_id=post_id)
+
+    def status(self) -> dict[str, Any]:
+        """``bot status`` as a JSON-ready dict: feeds, accounts and open alerts."""
+        return collect_status(self.store, config=self.config, now=self.clock(),
+                              publishing=self.publishing)
 
 
 def _human_reason(action: str, actor: str, reason: str) -> str:

@@ -1,7 +1,6 @@
-"""Instagram's limits, and the check a rendered post must pass before it is queued.
+"""The check a rendered post must pass before it is queued, against :mod:`bot.limits`.
 
-Every limit the bot knows about lives here, so that the caption writer, the config
-schema and the preflight agree on one set of numbers. A post that breaks a limit is
+A post that breaks a limit is
 refused with a :class:`~bot.errors.PreflightError` whose message says why in plain
 Indonesian and English; it never goes out to Instagram only to be rejected there.
 
@@ -12,7 +11,6 @@ character counts as a hashtag or a mention, even inside a URL or an e-mail addre
 
 from __future__ import annotations
 
-import re
 import warnings
 from fractions import Fraction
 from pathlib import Path
@@ -21,40 +19,24 @@ from babel.numbers import format_decimal
 from PIL import Image, UnidentifiedImageError
 
 from bot.errors import PreflightError
-
-MAX_CAPTION_CHARS = 2200
-MAX_HASHTAGS = 5  # since December 2025; above it Instagram may drop the whole caption
-MAX_MENTIONS = 20
-MAX_ALT_TEXT_CHARS = 1000
-MAX_FILE_BYTES = 8_000_000  # "8 MB", counted in powers of 1000 to stay on the safe side
-MIN_WIDTH = 320  # narrower photos are upscaled by Instagram and look soft
-
-FEED_MIN_RATIO = Fraction(4, 5)  # portrait 4:5 (1080×1350) is the tallest a feed post may be
-FEED_MAX_RATIO = Fraction(191, 100)  # landscape 1.91:1 is the widest
-STORY_RATIO = Fraction(9, 16)  # 1080×1920
-# One pixel of rounding (1080×1351) must not fail the check; a wrong layout must.
-RATIO_TOLERANCE = Fraction(1, 200)
+from bot.limits import (
+    FEED_MAX_RATIO,
+    FEED_MIN_RATIO,
+    MAX_ALT_TEXT_CHARS,
+    MAX_CAPTION_CHARS,
+    MAX_FILE_BYTES,
+    MAX_HASHTAGS,
+    MAX_MENTIONS,
+    MIN_WIDTH,
+    RATIO_TOLERANCE,
+    STORY_RATIO,
+    count_hashtags,
+    count_mentions,
+    instagram_length,
+)
 
 # Pillow decodes lazily; refuse to decode anything far larger than a card before load().
 _MAX_PIXELS = 40_000_000
-
-HASHTAG_RE = re.compile(r"#(?=\w)")
-MENTION_RE = re.compile(r"@(?=[A-Za-z0-9._])")
-
-
-def instagram_length(text: str) -> int:
-    """The caption's length as Instagram counts it, conservatively (UTF-16 code units)."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def count_hashtags(text: str) -> int:
-    """How many hashtags Instagram could see in ``text``."""
-    return len(HASHTAG_RE.findall(text))
-
-
-def count_mentions(text: str) -> int:
-    """How many @mentions Instagram could see in ``text``."""
-    return len(MENTION_RE.findall(text))
 
 
 def _id(number: int) -> str:

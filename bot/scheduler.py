@@ -32,20 +32,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import FrameType
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from apscheduler.events import EVENT_SCHEDULER_STARTED, SchedulerEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
-from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.config import FeedConfig
 from bot.core import Bot
 from bot.dates import local_time
 from bot.models import AccountState, Actor, Status
 from bot.policy import Policy, open_time
+from bot.triggers import feed_trigger
 from bot.units import format_duration
 
 log = logging.getLogger(__name__)
@@ -54,17 +51,6 @@ HEALTH_EVERY = timedelta(minutes=1)
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 # Never two runs of one job at once; runs missed while busy collapse into one.
 _ONE_AT_A_TIME: dict[str, Any] = {"max_instances": 1, "coalesce": True}
-
-
-def feed_trigger(feed: FeedConfig, tz: ZoneInfo) -> BaseTrigger:
-    """The feed's poll trigger: its crontab (day_of_week by name) or every ``poll_every``.
-
-    Config validation already refused numeric days of the week, so ``from_crontab``
-    cannot misread ``1-5`` (Monday to Friday in cron, Tuesday to Saturday here).
-    """
-    if feed.cron:
-        return CronTrigger.from_crontab(feed.cron, timezone=tz)
-    return IntervalTrigger(seconds=int(feed.poll_every.total_seconds()), timezone=tz)
 
 
 @dataclass(frozen=True)

@@ -9,25 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.config import FeedConfig
+from bot.config import Config, FeedConfig
 from bot.models import AccountState, Status
+from bot.pipeline.publish import Publishing
 from bot.policy import Bypass, next_slot
-from bot.store import PostFilter
+from bot.store import PostFilter, Store
+from bot.triggers import feed_trigger
 from bot.units import format_duration
-
-if TYPE_CHECKING:
-    from bot.core import Bot
 
 
 def next_poll(feed: FeedConfig, last_polled_at: datetime | None, now: datetime,
               tz: ZoneInfo) -> datetime:
     """When the feed is next polled: its crontab's next fire time, or last poll + poll_every."""
     if feed.cron:
-        from bot.scheduler import feed_trigger
-
         fire: datetime | None = feed_trigger(feed, tz).get_next_fire_time(None, now)
         if fire is not None:
             return fire
@@ -36,18 +33,18 @@ def next_poll(feed: FeedConfig, last_polled_at: datetime | None, now: datetime,
     return max(now, last_polled_at + feed.poll_every)
 
 
-def collect_status(bot: Bot) -> dict[str, Any]:
+def collect_status(store: Store, *, config: Config, now: datetime,
+                   publishing: Publishing) -> dict[str, Any]:
     """The status as a JSON-ready dict (times in the configured zone, ISO 8601)."""
-    now = bot.clock()
-    tz = bot.config.tz
+    tz = config.tz
 
     def iso(value: datetime | None) -> str | None:
         return value.astimezone(tz).isoformat(timespec="seconds") if value else None
 
     feeds = []
-    for feed in bot.config.feeds:
-        state = bot.store.feed_state(feed.name)
-        newest = bot.store.posts(PostFilter(feed=feed.name, limit=1))
+    for feed in config.feeds:
+        state = store.feed_state(feed.name)
+        newest = store.posts(PostFilter(feed=feed.name, limit=1))
         every = f"every {format_duration(feed.poll_every)}"
         feeds.append({
             "name": feed.name,
@@ -64,17 +61,17 @@ def collect_status(bot: Bot) -> dict[str, Any]:
             "failing_since": iso(state.failing_since) if state else None,
             "consecutive_failures": state.consecutive_failures if state else 0,
         })
-    accounts = [_account_status(bot, account.name, now, iso) for account in bot.config.accounts]
+    accounts = [_account_status(store, config, publishing, account.name, now, iso)
+                for account in config.accounts]
     alerts = [{"key": key, "message": message, "since": iso(opened)}
-              for key, message, opened in bot.store.open_alerts()]
-    return {"now": iso(now), "timezone": bot.config.timezone, "feeds": feeds,
+              for key, message, opened in store.open_alerts()]
+    return {"now": iso(now), "timezone": config.timezone, "feeds": feeds,
             "accounts": accounts, "alerts": alerts}
 
 
-def _account_status(bot: Bot, name: str, now: datetime,
+def _account_status(store: Store, config: Config, publishing: Publishing, name: str,
+                    now: datetime,
                     iso: Callable[[datetime | None], str | None]) -> dict[str, Any]:
-    store = bot.store
-    publishing = bot.publishing
     record = store.account(name)
     state, until, reason = record.state, record.until, record.reason
     if state == AccountState.COOLDOWN and (until is None or until <= now):
@@ -101,7 +98,7 @@ def _account_status(bot: Bot, name: str, now: datetime,
     counts = store.count_by_status(name)
     return {
         "name": name,
-        "publisher": bot.config.account(name).publisher,
+        "publisher": config.account(name).publisher,
         "state": state.value,
         "until": iso(until) if state == AccountState.COOLDOWN else None,
         "reason": reason if state != AccountState.ACTIVE else "",

@@ -12,9 +12,9 @@ import pytest
 from PIL import Image, ImageDraw
 
 from bot.config import Config, parse_config
-from bot.publishers.instagram.session import save_session
 from bot.publishers.base import PostFiles
 from bot.publishers.instagram.publisher import InstagramPublisher
+from bot.publishers.instagram.session import save_session
 from bot.store import Store
 from tests.ig_emulator import Emulator
 

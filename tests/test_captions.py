@@ -15,7 +15,6 @@ from bot.articles import Article
 from bot.captions import CaptionWriter, link_with_utm, normalise_hashtag
 from bot.captions.hashtags import build_hashtags
 from bot.captions.summary import Paragraph, paragraphs, strip_bylines, strip_dateline, summarize
-from bot.captions.template import Template
 from bot.captions.text import ELLIPSIS, cut_words, split_sentences
 from bot.captions.writer import describe_photo
 from bot.config import Config, load_config, parse_config
@@ -29,6 +28,7 @@ from bot.preflight import (
     count_mentions,
     instagram_length,
 )
+from bot.templates import Template
 from tests.caption_corpus import CASES, SEED_SUMMARY, Case
 
 UTM = "utm_source=instagram&utm_medium=social&utm_campaign=editorialkaltim-bot"

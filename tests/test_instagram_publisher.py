@@ -16,10 +16,10 @@ from bot.errors import (
     SessionExpired,
     Transient,
 )
-from bot.publishers.instagram.session import load_session
-from bot.publishers.instagram.transport import CallLimits, ConfigureResendRefused
 from bot.models import AccountState
 from bot.publishers.instagram.publisher import InstagramPublisher, _caption_has_link
+from bot.publishers.instagram.session import load_session
+from bot.publishers.instagram.transport import CallLimits, ConfigureResendRefused
 from bot.store import Store
 from tests import igkit
 from tests.ig_emulator import (

@@ -14,6 +14,7 @@ from cryptography.fernet import Fernet
 
 from bot.cli import cli
 from bot.errors import ConfigError, NeedsHuman, SessionExpired
+from bot.models import AccountState
 from bot.publishers.instagram.session import (
     LoginResult,
     decode_settings,
@@ -23,7 +24,6 @@ from bot.publishers.instagram.session import (
     login,
     save_session,
 )
-from bot.models import AccountState
 from bot.redact import RedactSecrets, install_log_redaction
 from bot.store import Store
 from tests import igkit

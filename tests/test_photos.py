@@ -17,9 +17,9 @@ from PIL import Image
 
 from bot.articles import Article, ImageRef
 from bot.cards import CardRenderer
+from bot.cards.photos import CACHE_MAX_AGE, PhotoFetcher, find_og_image
 from bot.config import CardConfig, FetchConfig, SiteConfig
 from bot.http import HttpClient
-from bot.cards.photos import CACHE_MAX_AGE, PhotoFetcher, find_og_image
 from tests import imagekit
 from tests.feedkit import FeedServer, Route, feed_server
 

@@ -273,7 +273,7 @@ def test_crash_halfway_through_a_poll_loses_and_duplicates_nothing(
         """Stands in for the process dying (SIGKILL) mid-poll."""
 
     calls = {"n": 0}
-    original = bot.render_post
+    original = bot.rendering.render_post
 
     def dying_render(post_id: int, *, actor: str) -> object:
         calls["n"] += 1
@@ -281,7 +281,7 @@ def test_crash_halfway_through_a_poll_loses_and_duplicates_nothing(
             raise Crash
         return original(post_id, actor=actor)
 
-    monkeypatch.setattr(bot, "render_post", dying_render)
+    monkeypatch.setattr(bot.rendering, "render_post", dying_render)
     with pytest.raises(Crash):
         bot.poll()
     restarted = bot_for(tmp_path, data_dir, server)

@@ -30,8 +30,8 @@ from bot.config import load_config
 from bot.core import Bot, utcnow
 from bot.errors import ConfigError, RateLimited
 from bot.models import Actor, Status
-from bot.publishers.outbox import OutboxPublisher
 from bot.pipeline.publish import HOSTNAME
+from bot.publishers.outbox import OutboxPublisher
 from bot.scheduler import (
     Daemon,
     SkippedTickFilter,

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from bot.cli import cli
 from bot.core import Bot
 from bot.errors import NeedsHuman, RateLimited
-from bot.status import collect_status, format_status
+from bot.status import format_status
 from tests.feedkit import FeedServer, Route, feed_server, make_items, rss
 from tests.schedkit import (
     FakeClock,
@@ -36,12 +36,12 @@ def server() -> Iterator[FeedServer]:
 
 
 def account(bot: Bot) -> dict[str, object]:
-    accounts: list[dict[str, object]] = collect_status(bot)["accounts"]
+    accounts: list[dict[str, object]] = bot.status()["accounts"]
     return accounts[0]
 
 
 def feed(bot: Bot) -> dict[str, object]:
-    feeds: list[dict[str, object]] = collect_status(bot)["feeds"]
+    feeds: list[dict[str, object]] = bot.status()["feeds"]
     return feeds[0]
 
 
@@ -158,7 +158,7 @@ def test_stopped_account_shows_its_reason_and_no_slot(tmp_path: Path) -> None:
     assert "bot login --account editorialkaltim" in str(stopped["reason"])
     assert stopped["next_slot"] is None
     assert stopped["until"] is None
-    alerts: list[dict[str, object]] = collect_status(bot)["alerts"]
+    alerts: list[dict[str, object]] = bot.status()["alerts"]
     assert [a["key"] for a in alerts] == ["account:editorialkaltim:stopped"]
 
 
@@ -212,7 +212,7 @@ def test_status_command_table_says_the_same_in_words(tmp_path: Path) -> None:
     bot = make_bot(tmp_path, clock, publisher=publisher)
     add_post(bot, 1)
     bot.publish()
-    text = format_status(collect_status(bot))
+    text = format_status(bot.status())
     assert "utama (every 5m): next poll" in text
     assert "editorialkaltim (outbox): cooldown until" in text
     assert "RateLimited: feedback_required" in text

@@ -14,9 +14,9 @@ import sqlalchemy as sa
 
 from bot.articles import Article
 from bot.errors import NotFound, StoreError
-from bot.store.migrations import MIGRATIONS, migrate
 from bot.models import Status
 from bot.store import Store, database_url
+from bot.store.migrations import MIGRATIONS, migrate
 
 T0 = datetime(2026, 11, 28, 1, 0, tzinfo=UTC)
 

@@ -8,17 +8,19 @@ Instagram's limits. Advertorials are labelled as Indonesian press ethics require
 - :mod:`bot.captions.summary`: HTML → prose paragraphs → summary;
 - :mod:`bot.captions.text`: sentences, word-safe cuts;
 - :mod:`bot.captions.hashtags`: hashtag normalisation and selection;
-- :mod:`bot.captions.template`: the ``[caption] template`` and its load-time check;
+- :mod:`bot.captions.advertorial`: whether an article is an advertorial (a pure function);
 - :mod:`bot.captions.writer`: :class:`CaptionWriter`, which puts them together.
 
-Nothing in this package imports :mod:`bot.config` at run time: the config schema
-imports :mod:`bot.captions.template` to check the template when it loads.
+The template language (:mod:`bot.templates`) and Instagram's limits (:mod:`bot.limits`)
+are base modules, so the config schema checks a template without importing this package.
 """
 
-from bot.captions.hashtags import build_hashtags, normalise_hashtag
+from bot.captions.advertorial import advertorial_reason
+from bot.captions.hashtags import build_hashtags
 from bot.captions.summary import Paragraph, paragraphs, summarize
-from bot.captions.template import VARIABLES, Template, check_template
 from bot.captions.writer import Caption, CaptionWriter, describe_photo, link_with_utm
+from bot.limits import normalise_hashtag
+from bot.templates import VARIABLES, Template, check_template
 
 __all__ = [
     "VARIABLES",
@@ -26,6 +28,7 @@ __all__ = [
     "CaptionWriter",
     "Paragraph",
     "Template",
+    "advertorial_reason",
     "build_hashtags",
     "check_template",
     "describe_photo",

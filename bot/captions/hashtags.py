@@ -9,37 +9,11 @@ capitals is read as shouting, not as an acronym, for words longer than four lett
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 
 from bot.articles import is_placeholder_category as _is_placeholder
-
-MAX_HASHTAG_CHARS = 40  # longer tags read as noise and nobody searches for them
-
-# WordPress's default category, in English and Indonesian: it says nothing.
-_WORD_RE = re.compile(r"[^\W_]+")
-_APOSTROPHES_RE = re.compile(r"['’`´]")
-
-
-def normalise_hashtag(term: str) -> str:
-    """``term`` as a hashtag without the ``#``, or "" if nothing usable is left."""
-    text = unicodedata.normalize("NFC", term).strip().lstrip("#")
-    words = _WORD_RE.findall(_APOSTROPHES_RE.sub("", text))
-    if not words:
-        return ""
-    shouting = text.upper() == text and any(c.isalpha() for c in text)
-    out = []
-    for word in words:
-        if shouting and len(word) > 4:
-            word = word.capitalize()
-        elif len(words) > 1:
-            word = word[0].upper() + word[1:]
-        out.append(word)
-    tag = "".join(out)
-    if tag.isdigit() or len(tag) > MAX_HASHTAG_CHARS:
-        return ""
-    return tag
+from bot.limits import normalise_hashtag
 
 
 def _key(term: str) -> str:

@@ -31,7 +31,7 @@ from bot.captions.text import (
     tidy,
     word_set,
 )
-from bot.preflight import instagram_length
+from bot.limits import instagram_length
 
 # Containers whose whole content is never part of the story's prose.
 _SKIP_TAGS = word_set(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from bot.preflight import instagram_length
+from bot.limits import instagram_length
 
 ELLIPSIS = "…"
 TERMINAL = ".!?…"

@@ -5,17 +5,17 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 from urllib.parse import unquote_plus, urlencode, urlsplit, urlunsplit
 
 from bot.articles import Article
+from bot.captions.advertorial import advertorial_reason
 from bot.captions.hashtags import build_hashtags, is_placeholder_category
-from bot.captions.summary import Paragraph, paragraphs, strip_bylines, summarize, visible_text
-from bot.captions.template import RESERVED, check_template
+from bot.captions.summary import Paragraph, paragraphs, strip_bylines, summarize
 from bot.captions.text import cut_words, end_sentence, has_words, same_text, tidy
+from bot.config import Config
 from bot.dates import tanggal
 from bot.errors import RenderError
-from bot.preflight import (
+from bot.limits import (
     HASHTAG_RE,
     MAX_ALT_TEXT_CHARS,
     MAX_CAPTION_CHARS,
@@ -25,9 +25,7 @@ from bot.preflight import (
     count_mentions,
     instagram_length,
 )
-
-if TYPE_CHECKING:  # bot.config imports this package to check the template
-    from bot.config import Config
+from bot.templates import RESERVED, check_template
 
 
 @dataclass(frozen=True)
@@ -66,8 +64,6 @@ _FREE_FIELDS = ("summary", "tags", "author", "category", "title", "site_name")
 # too long; the headline comes last and never below its reserved room.
 _SHRINKABLE = ("tags", "author", "category", "site_name", "site_domain", "title")
 
-_PAREN_RE = re.compile(r"\(([^()]{1,60})\)")
-_ADV_WORDS = frozenset({"adv", "advertorial"})
 _CREDIT_PAREN_RE = re.compile(
     r"\s*[(\[]\s*(?:foto|photo|dok|dokumentasi|sumber|ist|istimewa|kredit|credit)\b"
     r"[^()\[\]]*[)\]]",
@@ -129,29 +125,9 @@ class CaptionWriter:
         )
         self._site_terms = (config.site.name, config.site.domain)
 
-    # -- advertorials ----------------------------------------------------------------
-
     def advertorial_reason(self, article: Article) -> str | None:
-        """Why this article is an advertorial (e.g. ``byline "(Roro/adv)"``), or None."""
-        texts = [visible_text(article.content_html), visible_text(article.description_html)]
-        for text in texts:
-            for inner in _PAREN_RE.findall(text):
-                if {part.strip().casefold() for part in inner.split("/")} & _ADV_WORDS:
-                    return f'byline "({inner.strip()})"'
-        for term in article.categories:
-            folded = term.strip().casefold()
-            if folded in _ADV_WORDS or folded.startswith("advertorial "):
-                return f'category "{term}"'
-        for marker in self.config.caption.advertorial_markers:
-            needle = marker.casefold()
-            if needle in article.title.casefold():
-                return f'marker "{marker}" in the title'
-            for term in article.categories:
-                if needle in term.casefold():
-                    return f'marker "{marker}" in category "{term}"'
-            if any(needle in text.casefold() for text in texts):
-                return f'marker "{marker}" in the text'
-        return None
+        """Why this article is an advertorial, or None (see :func:`advertorial_reason`)."""
+        return advertorial_reason(article, self.config.caption.advertorial_markers)
 
     # -- captions --------------------------------------------------------------------
 

@@ -6,14 +6,8 @@ crash halfway through a poll loses nothing and duplicates nothing (keys are uniq
 The feed's validators are saved only after every article is handled, so an
 interrupted poll is simply repeated.
 
-Decisions, per article and account:
-
-- the account's first poll of this feed: ``seen`` (or ``queued`` for the ``backlog``
-  newest);
-- a feed filter matches: ``filtered``, with the rule;
-- an advertorial with ``[caption] advertorial = "skip"``: ``skipped``;
-- an approval rule matches: ``pending_approval``;
-- otherwise ``queued``.
+What becomes of each article is decided by :mod:`bot.pipeline.decide`, which only
+processes data.
 """
 
 from __future__ import annotations
@@ -22,19 +16,20 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
+from bot.alerts import Alerter
 from bot.articles import Article
-from bot.config import FeedConfig
+from bot.config import Config, FeedConfig
 from bot.errors import FeedError
 from bot.feeds import fetch_feed, fetch_page, parse_feed
+from bot.http import HttpClient
 from bot.models import Actor, Status
-from bot.rules import approval_match, filter_match, priority_value
-
-if TYPE_CHECKING:
-    from bot.core import Bot
+from bot.pipeline.decide import decide, edits, newest, oldest_first
+from bot.pipeline.render import PostRendering
+from bot.rules import priority_value
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +50,15 @@ class PollReport:
 class Poller:
     """Polls feeds and records their articles and posts."""
 
-    def __init__(self, bot: Bot) -> None:
-        self.bot = bot
+    def __init__(self, store: Store, *, config: Config, http: HttpClient,
+                 clock: Callable[[], datetime], alerter: Alerter,
+                 rendering: PostRendering) -> None:
+        self.store = store
+        self.config = config
+        self.http = http
+        self.clock = clock
+        self.alerter = alerter
+        self.rendering = rendering
         # The daemon sets this on SIGTERM: a poll stops between articles (each is
         # committed on its own) and leaves the feed's validators unsaved, so the next
         # poll reads the feed again and handles the rest.
@@ -64,19 +66,18 @@ class Poller:
 
     def poll_all(self, feed: str | None = None) -> list[PollReport]:
         """Poll every configured feed (or just ``feed``)."""
-        feeds = [self.bot.config.feed(feed)] if feed else self.bot.config.feeds
+        feeds = [self.config.feed(feed)] if feed else self.config.feeds
         return [self.poll(f) for f in feeds]
 
     def poll(self, feed: FeedConfig) -> PollReport:
         """Poll one feed. Feed faults are recorded on the feed, never raised."""
-        bot = self.bot
-        store = bot.store
-        now = bot.clock()
+        store = self.store
+        now = self.clock()
         state = store.feed_state(feed.name)
         etag = state.etag if state and state.url == feed.url else None
         last_modified = state.last_modified if state and state.url == feed.url else None
         try:
-            fetched = fetch_feed(bot.http, feed.url, etag=etag, last_modified=last_modified)
+            fetched = fetch_feed(self.http, feed.url, etag=etag, last_modified=last_modified)
             if fetched.not_modified:
                 return self._record_quiet(feed, now, "not_modified", "HTTP 304 Not Modified")
             if state and state.body_sha256 == fetched.sha256 and state.url == feed.url:
@@ -97,9 +98,9 @@ class Poller:
         report = PollReport(feed=feed.name, status="ok", pages=pages)
         started = store.started_accounts(feed.name)
         fresh_accounts = [a for a in feed.accounts if a not in started]
-        backlog_keys = {a.key for a in _newest(entries, feed.backlog)} if fresh_accounts else set()
+        backlog_keys = {a.key for a in newest(entries, feed.backlog)} if fresh_accounts else set()
         # Oldest first, so posts queue (and events read) in publication order.
-        for article in _oldest_first(entries + extra):
+        for article in oldest_first(entries + extra):
             if self.should_stop():
                 report.status = "interrupted"
                 report.reason = f"stopped after {report.new} new articles; the rest next poll"
@@ -126,7 +127,7 @@ class Poller:
             **({"first_polled_at": now} if first_feed_poll else {}),
             **({"last_new_article_at": now} if report.new else {}),
         )
-        bot.alerter.resolve(f"feed:{feed.name}:failing", f"feed {feed.name} recovered",
+        self.alerter.resolve(f"feed:{feed.name}:failing", f"feed {feed.name} recovered",
                             actor=Actor.POLLER, feed=feed.name)
         log.info("polled: %s", report.reason, extra={"feed": feed.name})
         return report
@@ -135,14 +136,14 @@ class Poller:
 
     def _record_quiet(self, feed: FeedConfig, now: datetime, status: str,
                       reason: str) -> PollReport:
-        self.bot.store.update_feed(feed.name, feed.url, last_polled_at=now, last_status=status,
+        self.store.update_feed(feed.name, feed.url, last_polled_at=now, last_status=status,
                                    last_reason=reason, last_success_at=now,
                                    failing_since=None, consecutive_failures=0)
         log.debug("polled: %s", reason, extra={"feed": feed.name})
         return PollReport(feed=feed.name, status=status, reason=reason)
 
     def _record_failure(self, feed: FeedConfig, now: datetime, reason: str) -> PollReport:
-        store = self.bot.store
+        store = self.store
         state = store.feed_state(feed.name)
         failing_since = (state.failing_since if state and state.failing_since else now)
         failures = (state.consecutive_failures if state else 0) + 1
@@ -159,7 +160,7 @@ class Poller:
 
         Returns the extra unknown articles, the number of pages read, and a note.
         """
-        store = self.bot.store
+        store = self.store
         seen_keys = {a.key for a in first_page}
         found: list[Article] = []
         pages = 1
@@ -167,7 +168,7 @@ class Poller:
         reached_known = False
         for page in range(2, feed.max_pages + 1):
             try:
-                body = fetch_page(self.bot.http, feed.url, page)
+                body = fetch_page(self.http, feed.url, page)
                 if body is None:
                     ending = f"page {page} does not exist (404)"
                     break
@@ -209,8 +210,7 @@ class Poller:
         report: PollReport,
     ) -> None:
         """Record one article and its posts, in one transaction; then render."""
-        bot = self.bot
-        store = bot.store
+        store = self.store
         to_render: list[int] = []
         with store.begin() as conn:
             existing = store.article(article.key, conn=conn)
@@ -227,10 +227,10 @@ class Poller:
             for account in feed.accounts:
                 if account in have:
                     continue
-                status, reason = self._decide(feed, article, account,
-                                              first_run=account in fresh_accounts,
-                                              in_backlog=article.key in backlog_keys)
-                priority = priority_value(article, bot.config.schedule.priority)
+                status, reason = decide(article, feed, self.config,
+                                        first_run=account in fresh_accounts,
+                                        in_backlog=article.key in backlog_keys)
+                priority = priority_value(article, self.config.schedule.priority)
                 post_id = store.create_post(
                     conn, article_id=article_id, account=account, feed=feed.name,
                     status=status, reason=reason, slug=article.slug, at=now,
@@ -241,38 +241,15 @@ class Poller:
                 if status in (Status.QUEUED, Status.PENDING_APPROVAL):
                     to_render.append(post_id)
         for post_id in to_render:
-            bot.render_post(post_id, actor=Actor.POLLER)
-
-    def _decide(self, feed: FeedConfig, article: Article, account: str, *, first_run: bool,
-                in_backlog: bool) -> tuple[Status, str]:
-        config = self.bot.config
-        if first_run and not in_backlog:
-            return Status.SEEN, (f"already in feed {feed.name} at its first poll"
-                                 " (recorded, not posted)")
-        if match := filter_match(article, feed):
-            return Status.FILTERED, f"filtered by {match}"
-        advertorial = self.bot.renderer.captions.advertorial_reason(article)
-        if advertorial and config.caption.advertorial == "skip":
-            return Status.SKIPPED, f"advertorial ({advertorial}); [caption] advertorial = skip"
-        if match := approval_match(article, config.schedule.approval):
-            return Status.PENDING_APPROVAL, f"needs approval: matches {match}"
-        if first_run:
-            return Status.QUEUED, f"backlog: one of the {feed.backlog} newest at the first poll"
-        return Status.QUEUED, f"new in feed {feed.name}"
+            self.rendering.render_post(post_id, actor=Actor.POLLER)
 
     def _record_edits(self, conn: sa.Connection, article_id: int, old: Article, new: Article,
                       now: datetime) -> bool:
         """Record a known article's edit as an event; True if anything changed."""
-        changes = []
-        if old.title != new.title:
-            changes.append(f"title {old.title!r} -> {new.title!r}")
-        if old.link != new.link:
-            changes.append(f"link {old.link} -> {new.link}")
-        if old.published != new.published:
-            changes.append(f"date {_iso(old.published)} -> {_iso(new.published)}")
+        changes = edits(old, new)
         if not changes:
             return False
-        store = self.bot.store
+        store = self.store
         store.update_article(conn, article_id, new, now)
         reason = "article edited: " + "; ".join(changes)
         for post_id in store.post_ids(conn, article_id):
@@ -280,25 +257,3 @@ class Poller:
                             post_id=post_id, reason=reason, data={"key": new.key})
         log.info(reason, extra={"feed": new.feed})
         return True
-
-
-def _iso(value: datetime | None) -> str:
-    return value.isoformat() if value else "none"
-
-
-def _newest(articles: list[Article], n: int) -> list[Article]:
-    if n <= 0:
-        return []
-    indexed = list(enumerate(articles))
-    # Feed order is newest first; the date breaks ties and fixes feeds that are not.
-    indexed.sort(key=lambda pair: (pair[1].published is not None,
-                                   pair[1].published or datetime.min, -pair[0]), reverse=True)
-    return [a for _, a in indexed[:n]]
-
-
-def _oldest_first(articles: list[Article]) -> list[Article]:
-    indexed = list(enumerate(articles))
-    indexed.sort(key=lambda pair: (pair[1].published is None,
-                                   pair[1].published or datetime.min, -pair[0]))
-    return [a for _, a in indexed]
-

@@ -1,12 +1,12 @@
 """``bot preview``: render posts for articles straight from the live feed.
 
 Nothing is posted and the store is not touched; files go to ``--out`` and are named as
-in the outbox, with ``preview`` for the post id.
+in the outbox (through the outbox's own naming and metadata code), with ``preview``
+for the post id.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,8 +15,10 @@ from bot.config import Config, FeedConfig
 from bot.errors import NotFound, PreflightError
 from bot.feeds import fetch_feed, fetch_page, parse_feed
 from bot.http import HttpClient
-from bot.preflight import check_post
+from bot.pipeline.publish import post_files
 from bot.pipeline.render import Renderer
+from bot.preflight import check_post
+from bot.publishers.outbox import write_post_files
 
 
 @dataclass(frozen=True)
@@ -95,22 +97,16 @@ def preview_articles(
                            alt_text=rendered.alt_text)
             except PreflightError as exc:
                 notes.append(f"preflight would fail: {exc}")
-            caption_path = out_dir / f"{basename}.txt"
-            alt_path = out_dir / f"{basename}.alt.txt"
-            caption_path.write_text(rendered.caption.text + "\n", encoding="utf-8")
-            alt_path.write_text(rendered.alt_text + "\n", encoding="utf-8")
-            meta = {
-                "post_id": "preview", "article_key": article.key, "title": article.title,
-                "link": rendered.caption.link, "article_link": article.link,
-                "category": article.category, "headline_on_card": rendered.headline,
-                "published": article.published.isoformat() if article.published else None,
-                "notes": notes,
-            }
-            (out_dir / f"{basename}.json").write_text(
-                json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+            files = post_files(
+                post_id="preview", basename=basename, article=article, card=rendered.card,
+                story=rendered.story, caption=rendered.caption.text,
+                alt_text=rendered.alt_text, utm=config.caption.utm, account=None,
+                feed=feed_config.name)
+            paths = write_post_files(out_dir, files, story=True,
+                                     headline_on_card=rendered.headline, notes=notes)
             result.items.append(PreviewItem(
-                card=rendered.card, story=rendered.story, caption=caption_path,
-                alt_text=alt_path, headline=rendered.headline, notes="; ".join(notes)))
+                card=rendered.card, story=rendered.story, caption=paths["caption"],
+                alt_text=paths["alt"], headline=rendered.headline, notes="; ".join(notes)))
         if sheet and result.items:
             from bot.cards import contact_sheet
 

@@ -26,9 +26,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from bot.alerts import Alerter
+from bot.articles import Article
 from bot.captions import link_with_utm
+from bot.config import Config
 from bot.dates import local_time
 from bot.errors import (
     Ambiguous,
@@ -40,13 +42,12 @@ from bot.errors import (
     Transient,
 )
 from bot.models import AccountState, Actor, Post, Status, StoryStatus
+from bot.pipeline.render import PostRendering
 from bot.policy import Bypass, Policy, Verdict, is_expired, verdict
-from bot.publishers.base import PostFiles, Published
+from bot.publishers import PostFiles, Published, PublisherPool
 from bot.rules import priority_match
+from bot.store import Store
 from bot.units import format_duration
-
-if TYPE_CHECKING:
-    from bot.core import Bot
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +73,15 @@ class Outcome:
 class Publishing:
     """Publishes due posts for the configured accounts."""
 
-    def __init__(self, bot: Bot) -> None:
-        self.bot = bot
+    def __init__(self, store: Store, *, config: Config, clock: Callable[[], datetime],
+                 alerter: Alerter, publishers: PublisherPool,
+                 rendering: PostRendering) -> None:
+        self.store = store
+        self.config = config
+        self.clock = clock
+        self.alerter = alerter
+        self.publishers = publishers
+        self.rendering = rendering
         self.in_flight: set[int] = set()
         self.rng = random.Random()
 
@@ -81,7 +89,7 @@ class Publishing:
 
     def policy(self, account: str) -> Policy:
         """The account's effective posting policy."""
-        return Policy.from_config(self.bot.config.schedule_for(account), self.bot.config.tz)
+        return Policy.from_config(self.config.schedule_for(account), self.config.tz)
 
     def posted_on(self, account: str) -> Callable[[date], int]:
         """A counter of the account's posts per local calendar day."""
@@ -91,7 +99,7 @@ class Publishing:
         def count(day: date) -> int:
             if day not in cache:
                 start, end = policy.day_bounds(day)
-                cache[day] = self.bot.store.posted_count(account, start, end)
+                cache[day] = self.store.posted_count(account, start, end)
             return cache[day]
 
         return count
@@ -101,17 +109,17 @@ class Publishing:
 
         An expired cooldown is lifted here, with an event.
         """
-        store = self.bot.store
+        store = self.store
         record = store.account(account)
         if record.state == AccountState.COOLDOWN:
             if record.until is not None and record.until > now:
-                until = local_time(record.until, self.bot.config.tz)
+                until = local_time(record.until, self.config.tz)
                 return f"cooldown until {until}: {record.reason}"
             store.set_account(account, now, state=AccountState.ACTIVE, until=None, reason="")
             store.add_event(at=now, actor=actor, kind="account", account=account,
                             from_status="cooldown", to_status="active",
                             reason="cooldown ended")
-            self.bot.alerter.resolve(f"account:{account}:cooldown", "cooldown ended",
+            self.alerter.resolve(f"account:{account}:cooldown", "cooldown ended",
                                      actor=actor, account=account)
         elif record.state == AccountState.STOPPED:
             return f"stopped: {record.reason}"
@@ -121,8 +129,8 @@ class Publishing:
         """What the post's priority rule (if it still matches one) lets it ignore."""
         if not post.priority:
             return Bypass()
-        found = priority_match(self.bot.store.article_by_id(post.article_id),
-                               self.bot.config.schedule.priority)
+        found = priority_match(self.store.article_by_id(post.article_id),
+                               self.config.schedule.priority)
         return Bypass.from_rule(found[1]) if found else Bypass()
 
     def next_due(self, account: str, now: datetime, *, force: bool, actor: str) -> Post | None:
@@ -132,7 +140,7 @@ class Publishing:
         their rule's bypass; the first ordinary post that may not go out ends the
         search, since everything behind it waits for the same slot.
         """
-        store = self.bot.store
+        store = self.store
         policy = self.policy(account)
         last = store.last_posted_at(account)
         posted_on = self.posted_on(account)
@@ -154,7 +162,7 @@ class Publishing:
                                  bypass=bypass).ok:
                     continue
                 if is_expired(post.published_at, post.created_at, now, policy.max_age):
-                    tz = self.bot.config.tz
+                    tz = self.config.tz
                     seen = (f"published {local_time(post.published_at, tz)}"
                             if post.published_at
                             else f"first seen {local_time(post.created_at, tz)}")
@@ -171,22 +179,22 @@ class Publishing:
     # -- running -----------------------------------------------------------------
 
     def publish_due(self, account: str | None = None, *, force: bool = False,
-                    actor: str = Actor.SCHEDULER, limit: int | None = None) -> list[Outcome]:
-        """Publish what is due now for one account or all; ``limit`` posts per account."""
-        names = [account] if account else [a.name for a in self.bot.config.accounts]
+                    actor: str = Actor.SCHEDULER) -> list[Outcome]:
+        """Publish what is due now for one account or all."""
+        names = [account] if account else [a.name for a in self.config.accounts]
         outcomes: list[Outcome] = []
         for name in names:
-            outcomes.extend(self.publish_account(name, force=force, actor=actor, limit=limit))
+            outcomes.extend(self.publish_account(name, force=force, actor=actor))
         return outcomes
 
     def publish_account(self, account: str, *, force: bool = False,
                         actor: str = Actor.SCHEDULER, limit: int | None = None) -> list[Outcome]:
         """Settle leftovers, then publish the account's due posts while policy allows."""
-        self.bot.config.account(account)
+        self.config.account(account)
         self.recover(account, actor=actor)
         outcomes: list[Outcome] = []
         while limit is None or len(outcomes) < limit:
-            now = self.bot.clock()
+            now = self.clock()
             block = self.account_block(account, now, actor=actor)
             if block:
                 log.info("not publishing: %s", block, extra={"account": account})
@@ -202,13 +210,12 @@ class Publishing:
 
     def publish_post(self, post: Post, *, actor: str) -> Outcome:
         """Upload one queued post, then its story; apply the error policy."""
-        bot = self.bot
-        store = bot.store
-        post = bot.ensure_rendered(post, actor=actor)
+        store = self.store
+        post = self.rendering.ensure_rendered(post, actor=actor)
         if post.status != Status.QUEUED:
             return Outcome(post.id, post.account, post.status, post.reason)
-        publisher = bot.publisher(post.account)
-        now = bot.clock()
+        publisher = self.publishers.get(post.account)
+        now = self.clock()
         if not store.transition(
             post.id, Status.PUBLISHING, expect=[Status.QUEUED], actor=actor, at=now,
             reason=f"uploading to {publisher.name} (attempt {post.attempts + 1})",
@@ -244,20 +251,19 @@ class Publishing:
 
     def publish_story(self, post: Post, *, actor: str) -> None:
         """Post the story card once; an ambiguous story is never retried."""
-        bot = self.bot
-        store = bot.store
+        store = self.store
         if post.status != Status.POSTED or post.story_status != StoryStatus.PENDING:
             return
         if not post.story_path or not Path(post.story_path).is_file():
             store.story_transition(post.id, StoryStatus.FAILED, expect=[StoryStatus.PENDING],
-                                   actor=actor, at=bot.clock(), reason="story card missing")
+                                   actor=actor, at=self.clock(), reason="story card missing")
             return
-        now = bot.clock()
+        now = self.clock()
         if not store.story_transition(post.id, StoryStatus.PUBLISHING,
                                       expect=[StoryStatus.PENDING], actor=actor, at=now,
                                       reason="uploading story"):
             return
-        publisher = bot.publisher(post.account)
+        publisher = self.publishers.get(post.account)
         try:
             result = publisher.publish_story(self.files(post))
         except Ambiguous as exc:
@@ -270,48 +276,46 @@ class Publishing:
             reason = f"story failed: {type(exc).__name__}: {exc}"
         else:
             store.story_transition(post.id, StoryStatus.POSTED, expect=[StoryStatus.PUBLISHING],
-                                   actor=actor, at=bot.clock(), reason="story posted",
+                                   actor=actor, at=self.clock(), reason="story posted",
                                    story_media_id=result.media_id,
-                                   story_posted_at=bot.clock())
+                                   story_posted_at=self.clock())
             return
         log.warning(reason, extra={"account": post.account, "post_id": post.id})
         store.story_transition(post.id, StoryStatus.FAILED, expect=[StoryStatus.PUBLISHING],
-                               actor=actor, at=bot.clock(), reason=reason)
+                               actor=actor, at=self.clock(), reason=reason)
 
     # -- exactly once ------------------------------------------------------------
 
-    def recover(self, account: str | None = None, *, actor: str = Actor.STARTUP,
-                now_check: bool = False) -> list[Outcome]:
+    def recover(self, account: str | None = None, *,
+                actor: str = Actor.STARTUP) -> list[Outcome]:
         """Settle ``publishing`` posts that no live upload owns (the exactly-once check).
 
-        A post is checked only once the grace period has passed since it was marked,
-        unless ``now_check`` (a human's ``retry``) asks for it at once.
+        A post is checked only once the grace period has passed since it was marked; a
+        human's ``retry`` calls :meth:`settle` directly, which checks at once.
         """
-        bot = self.bot
         outcomes = []
-        for post in bot.store.posts_with_status(Status.PUBLISHING, account):
-            if post.id in self.in_flight or not self._stale(post, now_check=now_check):
+        for post in self.store.posts_with_status(Status.PUBLISHING, account):
+            if post.id in self.in_flight or not self._stale(post):
                 continue
             outcome = self.settle(post, actor=actor)
             if outcome is not None:
                 outcomes.append(outcome)
-        for post in bot.store.posts_with_open_story(account):
+        for post in self.store.posts_with_open_story(account):
             if post.story_status == StoryStatus.PUBLISHING:
-                bot.store.story_transition(
+                self.store.story_transition(
                     post.id, StoryStatus.FAILED, expect=[StoryStatus.PUBLISHING], actor=actor,
-                    at=bot.clock(),
+                    at=self.clock(),
                     reason="story upload was interrupted; not retried (stories are at most once)")
             elif post.story_status == StoryStatus.PENDING and self.account_block(
-                    post.account, bot.clock(), actor=actor) is None:
+                    post.account, self.clock(), actor=actor) is None:
                 self.publish_story(post, actor=actor)
         return outcomes
 
     def settle(self, post: Post, *, actor: str) -> Outcome | None:
         """Look for a ``publishing`` post on the account: posted if found, else retry."""
-        bot = self.bot
         files = self.files(post)
         try:
-            found = bot.publisher(post.account).find_published(files)
+            found = self.publishers.get(post.account).find_published(files)
         except PublishError as exc:
             log.warning("exactly-once check failed, will try again: %s", exc,
                         extra={"account": post.account, "post_id": post.id})
@@ -319,21 +323,21 @@ class Publishing:
         if found is not None:
             return self._posted(post, found, actor=actor,
                                 reason="found on the account after an interrupted upload")
-        if post.attempts >= bot.config.publish.max_attempts:
+        if post.attempts >= self.config.publish.max_attempts:
             return self._fail(post, f"not found on the account after {post.attempts} "
                               "interrupted attempts; giving up", actor=actor, exc=None)
-        now = bot.clock()
-        bot.store.transition(post.id, Status.QUEUED, expect=[Status.PUBLISHING], actor=actor,
+        now = self.clock()
+        self.store.transition(post.id, Status.QUEUED, expect=[Status.PUBLISHING], actor=actor,
                              at=now, next_attempt_at=now, publishing_by=None,
                              reason="not found on the account after an interrupted upload; "
                                     "will retry")
         return Outcome(post.id, post.account, Status.QUEUED, "retry after interrupted upload")
 
-    def _stale(self, post: Post, *, now_check: bool) -> bool:
-        now = self.bot.clock()
-        cfg = self.bot.config.publish
+    def _stale(self, post: Post) -> bool:
+        now = self.clock()
+        cfg = self.config.publish
         marked = post.publishing_at or post.updated_at
-        if post.publishing_by and not now_check:
+        if post.publishing_by:
             host, _, pid = post.publishing_by.rpartition(":")
             alive = host == HOSTNAME and pid.isdigit() and _pid_alive(int(pid))
             ours = pid == str(os.getpid()) and host == HOSTNAME
@@ -342,49 +346,45 @@ class Publishing:
             limit = cfg.publishing_grace + 2 * cfg.call_timeout + cfg.stop_timeout
             if (alive and not ours) or host != HOSTNAME:
                 return now - marked >= limit
-        if now_check:
-            return True
         return now - marked >= cfg.publishing_grace
 
     # -- outcomes ----------------------------------------------------------------
 
     def _posted(self, post: Post, result: Published, *, actor: str, reason: str) -> Outcome:
-        bot = self.bot
-        now = bot.clock()
-        bot.store.transition(post.id, Status.POSTED, expect=[Status.PUBLISHING], actor=actor,
+        now = self.clock()
+        self.store.transition(post.id, Status.POSTED, expect=[Status.PUBLISHING], actor=actor,
                              at=now, reason=reason, posted_at=now, media_id=result.media_id,
                              shortcode=result.shortcode, permalink=result.permalink,
                              next_attempt_at=None, publishing_by=None,
                              data={"media_id": result.media_id, "permalink": result.permalink})
         log.info("posted: %s", result.permalink, extra={"account": post.account,
                                                          "post_id": post.id})
-        bot.alerter.resolve(f"account:{post.account}:idle", "account posted again",
+        self.alerter.resolve(f"account:{post.account}:idle", "account posted again",
                             actor=actor, account=post.account)
         return Outcome(post.id, post.account, Status.POSTED, reason)
 
     def _ambiguous(self, post: Post, exc: Ambiguous, *, actor: str) -> Outcome:
-        bot = self.bot
-        now = bot.clock()
+        now = self.clock()
         reason = (f"upload outcome unknown ({type(exc).__name__}: {exc}); the account will "
-                  f"be checked after {format_duration(bot.config.publish.publishing_grace)}")
+                  f"be checked after {format_duration(self.config.publish.publishing_grace)}")
         # Stay in publishing, owned by no one: recover() checks the account once the
         # grace period has passed, so a late-landing request is found, not duplicated.
-        bot.store.transition(post.id, Status.PUBLISHING, expect=[Status.PUBLISHING],
+        self.store.transition(post.id, Status.PUBLISHING, expect=[Status.PUBLISHING],
                              actor=actor, at=now, reason=reason, publishing_at=now,
                              publishing_by=None, data={"error": type(exc).__name__})
         log.warning(reason, extra={"account": post.account, "post_id": post.id})
         return Outcome(post.id, post.account, Status.PUBLISHING, reason)
 
     def _transient(self, post: Post, exc: Transient, *, actor: str) -> Outcome:
-        cfg = self.bot.config.publish
+        cfg = self.config.publish
         if post.attempts >= cfg.max_attempts:
             return self._fail(post, f"gave up after {post.attempts} attempts: "
                               f"{type(exc).__name__}: {exc}", actor=actor, exc=exc)
         delay = self.backoff(post.attempts)
-        now = self.bot.clock()
+        now = self.clock()
         reason = (f"attempt {post.attempts} failed ({exc}); retrying in "
                   f"{format_duration(delay)}")
-        self.bot.store.transition(post.id, Status.QUEUED, expect=[Status.PUBLISHING],
+        self.store.transition(post.id, Status.QUEUED, expect=[Status.PUBLISHING],
                                   actor=actor, at=now, reason=reason, publishing_by=None,
                                   next_attempt_at=now + delay,
                                   data={"error": type(exc).__name__})
@@ -393,54 +393,51 @@ class Publishing:
 
     def backoff(self, attempts: int) -> timedelta:
         """Exponential backoff with full jitter, capped."""
-        cfg = self.bot.config.publish
+        cfg = self.config.publish
         base = cfg.retry_backoff.total_seconds() * (2 ** max(attempts - 1, 0))
         capped = min(base, cfg.retry_backoff_max.total_seconds())
         return timedelta(seconds=round(capped / 2 + self.rng.uniform(0, capped / 2)))
 
     def _requeue(self, post: Post, reason: str, *, actor: str) -> Outcome:
-        now = self.bot.clock()
-        self.bot.store.transition(post.id, Status.QUEUED, expect=[Status.PUBLISHING],
+        now = self.clock()
+        self.store.transition(post.id, Status.QUEUED, expect=[Status.PUBLISHING],
                                   actor=actor, at=now, reason=reason, publishing_by=None,
                                   attempts=max(post.attempts - 1, 0))
         return Outcome(post.id, post.account, Status.QUEUED, reason)
 
     def _fail(self, post: Post, reason: str, *, actor: str,
               exc: BaseException | None) -> Outcome:
-        bot = self.bot
-        now = bot.clock()
-        bot.store.transition(post.id, Status.FAILED, expect=[Status.PUBLISHING, Status.QUEUED],
+        now = self.clock()
+        self.store.transition(post.id, Status.FAILED, expect=[Status.PUBLISHING, Status.QUEUED],
                              actor=actor, at=now, reason=reason, publishing_by=None,
                              data={"error": type(exc).__name__} if exc else None)
-        bot.alerter.alert(f"post:{post.id}:failed", f"post {post.id} failed: {reason}",
+        self.alerter.alert(f"post:{post.id}:failed", f"post {post.id} failed: {reason}",
                           actor=actor, account=post.account, post_id=post.id)
         return Outcome(post.id, post.account, Status.FAILED, reason)
 
     def _cooldown(self, account: str, exc: RateLimited, *, actor: str, post_id: int) -> None:
-        bot = self.bot
-        now = bot.clock()
-        length = exc.cooldown or bot.config.publish.cooldown
+        now = self.clock()
+        length = exc.cooldown or self.config.publish.cooldown
         until = now + length
         reason = f"{type(exc).__name__}: {exc}"
-        bot.store.set_account(account, now, state=AccountState.COOLDOWN, until=until,
+        self.store.set_account(account, now, state=AccountState.COOLDOWN, until=until,
                               reason=reason)
-        bot.store.add_event(at=now, actor=actor, kind="account", account=account,
+        self.store.add_event(at=now, actor=actor, kind="account", account=account,
                             post_id=post_id, from_status="active", to_status="cooldown",
                             reason=f"cooldown for {format_duration(length)}: {reason}")
-        bot.alerter.alert(f"account:{account}:cooldown",
+        self.alerter.alert(f"account:{account}:cooldown",
                           f"account {account} rate-limited; cooling down until "
-                          f"{local_time(until, bot.config.tz)}: {reason}", actor=actor,
+                          f"{local_time(until, self.config.tz)}: {reason}", actor=actor,
                           account=account)
 
     def _stop(self, account: str, exc: PublishError, *, actor: str, post_id: int) -> None:
-        bot = self.bot
-        now = bot.clock()
+        now = self.clock()
         reason = f"{type(exc).__name__}: {exc}; run `bot login --account {account}`"
-        bot.store.set_account(account, now, state=AccountState.STOPPED, until=None,
+        self.store.set_account(account, now, state=AccountState.STOPPED, until=None,
                               reason=reason)
-        bot.store.add_event(at=now, actor=actor, kind="account", account=account,
+        self.store.add_event(at=now, actor=actor, kind="account", account=account,
                             post_id=post_id, to_status="stopped", reason=reason)
-        bot.alerter.alert(f"account:{account}:stopped",
+        self.alerter.alert(f"account:{account}:stopped",
                           f"account {account} stopped, a human is needed: {reason}",
                           actor=actor, account=account)
 
@@ -448,28 +445,38 @@ class Publishing:
 
     def files(self, post: Post) -> PostFiles:
         """What the publisher needs for this post."""
-        bot = self.bot
-        article = bot.store.article_by_id(post.article_id)
-        link = link_with_utm(article.link, bot.config.caption.utm)
-        return PostFiles(
-            post_id=post.id,
-            basename=post.basename,
+        return post_files(
+            post_id=post.id, basename=post.basename,
+            article=self.store.article_by_id(post.article_id),
             card=Path(post.card_path or ""),
-            caption=post.caption or "",
-            alt_text=post.alt_text or "",
-            link=link,
-            article_link=article.link,
             story=Path(post.story_path) if post.story_path else None,
-            metadata={
-                "article_key": post.article_key,
-                "title": article.title,
-                "account": post.account,
-                "feed": post.feed,
-                "category": article.category,
-                "published": article.published.isoformat() if article.published else None,
-                "alt_text": post.alt_text,
-            },
-        )
+            caption=post.caption or "", alt_text=post.alt_text or "",
+            utm=self.config.caption.utm, account=post.account, feed=post.feed)
+
+
+def post_files(*, post_id: int | str, basename: str, article: Article, card: Path,
+               story: Path | None, caption: str, alt_text: str, utm: dict[str, str],
+               account: str | None, feed: str) -> PostFiles:
+    """A post's files and metadata as publishers (and ``bot preview``) take them."""
+    return PostFiles(
+        post_id=post_id,
+        basename=basename,
+        card=card,
+        caption=caption,
+        alt_text=alt_text,
+        link=link_with_utm(article.link, utm),
+        article_link=article.link,
+        story=story,
+        metadata={
+            "article_key": article.key,
+            "title": article.title,
+            "account": account,
+            "feed": feed,
+            "category": article.category,
+            "published": article.published.isoformat() if article.published else None,
+            "alt_text": alt_text,
+        },
+    )
 
 
 def _pid_alive(pid: int) -> bool:

@@ -12,7 +12,7 @@ from typing import Any
 class PostFiles:
     """Everything a publisher needs to put one post out."""
 
-    post_id: int
+    post_id: int | str  # "preview" for `bot preview`
     basename: str  # "<post id>-<slug>"
     card: Path
     caption: str

@@ -1,14 +1,60 @@
-"""The default publisher: writes each post's files into ``<data dir>/outbox/``."""
+"""The default publisher: writes each post's files into ``<data dir>/outbox/``.
+
+The file names and the metadata are defined here once; ``bot preview`` writes its
+files through :func:`outbox_paths` and :func:`write_post_files` too.
+"""
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
+from typing import Any
 
 from bot.errors import PostRejected, Transient
+from bot.files import copy_atomic, write_atomic
 from bot.publishers.base import PostFiles, Published, Publisher
+
+
+def outbox_paths(directory: Path, basename: str) -> dict[str, Path]:
+    """The files of one post: ``card``, ``story``, ``caption``, ``alt`` and ``meta``."""
+    return {
+        "card": directory / f"{basename}.jpg",
+        "story": directory / f"{basename}.story.jpg",
+        "caption": directory / f"{basename}.txt",
+        "alt": directory / f"{basename}.alt.txt",
+        "meta": directory / f"{basename}.json",
+    }
+
+
+def post_metadata(files: PostFiles, **extra: Any) -> dict[str, Any]:
+    """The ``.json`` metadata of one post."""
+    return {
+        "post_id": files.post_id,
+        "link": files.link,
+        "article_link": files.article_link,
+        "card": f"{files.basename}.jpg",
+        **files.metadata,
+        **extra,
+    }
+
+
+def write_post_files(directory: Path, files: PostFiles, *, story: bool = False,
+                     **extra: Any) -> dict[str, Path]:
+    """Write the card (and story), caption, alt text, then the metadata, each atomically.
+
+    The ``.json`` file comes last: its presence means the post is complete.
+    """
+    paths = outbox_paths(directory, files.basename)
+    directory.mkdir(parents=True, exist_ok=True)
+    copy_atomic(files.card, paths["card"])
+    if story and files.story is not None:
+        copy_atomic(files.story, paths["story"])
+    write_atomic(paths["caption"], files.caption + "\n")
+    write_atomic(paths["alt"], files.alt_text + "\n")
+    meta = post_metadata(files, **extra)
+    write_atomic(paths["meta"], json.dumps(meta, ensure_ascii=False, indent=2) + "\n")
+    return paths
 
 
 class OutboxPublisher(Publisher):
@@ -24,14 +70,7 @@ class OutboxPublisher(Publisher):
         self.directory = directory
 
     def _paths(self, files: PostFiles) -> dict[str, Path]:
-        stem = self.directory / files.basename
-        return {
-            "card": stem.with_name(f"{files.basename}.jpg"),
-            "story": stem.with_name(f"{files.basename}.story.jpg"),
-            "caption": stem.with_name(f"{files.basename}.txt"),
-            "alt": stem.with_name(f"{files.basename}.alt.txt"),
-            "meta": stem.with_name(f"{files.basename}.json"),
-        }
+        return outbox_paths(self.directory, files.basename)
 
     def publish(self, files: PostFiles) -> Published:
         """Write the card, caption, alt text and metadata."""
@@ -39,18 +78,7 @@ class OutboxPublisher(Publisher):
         if not files.card.is_file():
             raise PostRejected(f"card file is missing: {files.card}")
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            _copy_atomic(files.card, paths["card"])
-            _write_atomic(paths["caption"], files.caption + "\n")
-            _write_atomic(paths["alt"], files.alt_text + "\n")
-            meta = {
-                "post_id": files.post_id,
-                "link": files.link,
-                "article_link": files.article_link,
-                "card": paths["card"].name,
-                **files.metadata,
-            }
-            _write_atomic(paths["meta"], json.dumps(meta, ensure_ascii=False, indent=2) + "\n")
+            write_post_files(self.directory, files)
         except OSError as exc:
             raise Transient(f"cannot write to the outbox {self.directory}: {exc}") from exc
         return Published(media_id=files.basename, permalink=str(paths["card"]))
@@ -62,7 +90,7 @@ class OutboxPublisher(Publisher):
         target = self._paths(files)["story"]
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            _copy_atomic(files.story, target)
+            copy_atomic(files.story, target)
         except OSError as exc:
             raise Transient(f"cannot write to the outbox {self.directory}: {exc}") from exc
         return Published(media_id=f"{files.basename}.story", permalink=str(target))
@@ -80,15 +108,3 @@ class OutboxPublisher(Publisher):
         if not os.access(self.directory, os.W_OK):
             raise Transient(f"outbox {self.directory} is not writable")
         return f"writes to {self.directory}"
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def _copy_atomic(source: Path, target: Path) -> None:
-    tmp = target.with_name(target.name + ".tmp")
-    shutil.copyfile(source, tmp)
-    os.replace(tmp, target)

@@ -20,10 +20,10 @@ import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 
 from bot.articles import Article
-from bot.store.types import UTCDateTime
 from bot.errors import NotFound, StoreError
-from bot.store.migrations import migrate
 from bot.models import AccountRecord, AccountState, Event, FeedState, Post, Status, StoryStatus
+from bot.store.migrations import migrate
+from bot.store.types import UTCDateTime
 
 # The query side of the schema. The migrations build the tables with their own frozen
 # definitions (a shipped migration never changes); these mirror the current result,

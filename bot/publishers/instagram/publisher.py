@@ -35,6 +35,8 @@ from pydantic import ValidationError
 from bot.config import AccountConfig, Config
 from bot.dates import local_time
 from bot.errors import Ambiguous, BotError, NeedsHuman, PostRejected, PublishError, SessionExpired
+from bot.models import AccountState, Actor
+from bot.publishers.base import PostFiles, Published, Publisher
 from bot.publishers.instagram.errors import describe, is_login_required, translate
 from bot.publishers.instagram.session import (
     Credentials,
@@ -44,8 +46,6 @@ from bot.publishers.instagram.session import (
     timezone_offset,
 )
 from bot.publishers.instagram.transport import Call, CallLimits
-from bot.models import AccountState, Actor
-from bot.publishers.base import PostFiles, Published, Publisher
 from bot.store import Store
 
 log = logging.getLogger(__name__)

@@ -27,9 +27,14 @@ from instagrapi import exceptions as ig
 from bot.alerts import Alerter
 from bot.config import AccountConfig, Config
 from bot.errors import ConfigError, NeedsHuman
-from bot.publishers.instagram.errors import translate
-from bot.publishers.instagram.transport import CallLimits, bound_session, seam_origin, use_plain_http
 from bot.models import AccountState, Actor
+from bot.publishers.instagram.errors import translate
+from bot.publishers.instagram.transport import (
+    CallLimits,
+    bound_session,
+    seam_origin,
+    use_plain_http,
+)
 from bot.redact import register_secret
 from bot.store import Store
 

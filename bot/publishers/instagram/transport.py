@@ -95,7 +95,6 @@ class Call:
     label: str
     deadline: float
     configure_sent: bool = False
-    configure_url: str | None = None
     # The HTTP status of the last answer, None while a request is out or after it
     # failed: instagrapi raises some refusals without the response attached.
     last_status: int | None = None
@@ -145,7 +144,6 @@ class CallLimits:
                 f"{call.label}: refused to send {urlsplit(url).path} a second time "
                 f"(the first may have landed)")
         call.configure_sent = True
-        call.configure_url = url
         return call
 
 

@@ -15,9 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from string import Formatter
 
-from bot.captions.hashtags import MAX_HASHTAG_CHARS
-from bot.preflight import (
+from bot.limits import (
     MAX_CAPTION_CHARS,
+    MAX_HASHTAG_CHARS,
     MAX_MENTIONS,
     count_hashtags,
     count_mentions,
