@@ -1,4 +1,10 @@
-"""Shared fixtures. Every test gets its own data dir: tests never touch ./var."""
+"""Shared fixtures. Every test gets its own data dir: tests never touch ./var.
+
+The test kits are provided here, once: ``server`` (a feed server on 127.0.0.1,
+tests/feedkit.py), ``emulator`` (the Instagram emulator behind the seam,
+tests/ig_emulator.py), ``store`` (a real SQLite store), ``credentials`` and
+``publisher`` (a logged-in Instagram publisher, tests/igkit.py).
+"""
 
 from __future__ import annotations
 
@@ -7,12 +13,18 @@ from pathlib import Path
 
 import pytest
 
+from bot.publishers.instagram.publisher import InstagramPublisher
+from bot.store import Store
+from tests.feedkit import FeedServer, feed_server
+from tests.ig_emulator import Emulator
+from tests.igkit import PASSWORD, USERNAME, log_in, make_publisher
+
 
 @pytest.fixture(autouse=True)
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Point BOT_DATA_DIR at a fresh folder and clear the bot's other env variables.
 
-    Instagram credentials are cleared too: tests opt in to them (igkit.credentials).
+    Instagram credentials are cleared too: tests opt in to them (``credentials``).
     """
     directory = tmp_path / "var"
     monkeypatch.setenv("BOT_DATA_DIR", str(directory))
@@ -21,3 +33,43 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
                  "IG_USERNAME", "IG_PASSWORD", "IG_TOTP_SECRET"):
         monkeypatch.delenv(name, raising=False)
     yield directory
+
+
+@pytest.fixture
+def server() -> Iterator[FeedServer]:
+    """A running feed server on 127.0.0.1 with no routes yet."""
+    with feed_server() as running:
+        yield running
+
+
+@pytest.fixture
+def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
+    """A running Instagram emulator with one account, and the seam pointing at it."""
+    with Emulator() as emu:
+        emu.add_account(USERNAME, PASSWORD)
+        monkeypatch.setenv("BOT_INSTAGRAM_API", emu.url)
+        yield emu
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """A real SQLite store in tmp_path."""
+    opened = Store.open(f"sqlite:///{tmp_path / 'bot.sqlite3'}")
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Instagram account's username and password in the environment."""
+    monkeypatch.setenv("IG_USERNAME", USERNAME)
+    monkeypatch.setenv("IG_PASSWORD", PASSWORD)
+
+
+@pytest.fixture
+def publisher(emulator: Emulator, store: Store) -> Iterator[InstagramPublisher]:
+    """An Instagram publisher with a valid saved session."""
+    log_in(store, emulator)
+    made = make_publisher(store)
+    yield made
+    made.close()

@@ -1,14 +1,15 @@
-"""Fixtures for the Instagram tests: a running emulator behind the seam, a config with
-an Instagram account, a real SQLite store, a logged-in publisher and real JPEG cards."""
+"""Helpers for the Instagram tests: the account, a config with an Instagram account,
+a saved session, the publisher under test and real JPEG cards.
+
+The fixtures built on them (``emulator``, ``store``, ``credentials``, ``publisher``)
+live in ``tests/conftest.py``."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
 from PIL import Image, ImageDraw
 
 from bot.config import Config, parse_config
@@ -29,30 +30,6 @@ UTM = "utm_source=instagram&utm_medium=social&utm_campaign=editorialkaltim-bot"
 def now() -> datetime:
     """The real clock, timezone-aware."""
     return datetime.now(UTC)
-
-
-@pytest.fixture
-def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
-    """A running emulator with one account, and the seam pointing at it."""
-    with Emulator() as emu:
-        emu.add_account(USERNAME, PASSWORD)
-        monkeypatch.setenv("BOT_INSTAGRAM_API", emu.url)
-        yield emu
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    """A real SQLite store in tmp_path."""
-    opened = Store.open(f"sqlite:///{tmp_path / 'bot.sqlite3'}")
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The account's username and password in the environment."""
-    monkeypatch.setenv("IG_USERNAME", USERNAME)
-    monkeypatch.setenv("IG_PASSWORD", PASSWORD)
 
 
 def make_config(*, story: bool = False, feed_url: str = "https://editorialkaltim.com/feed/",
@@ -77,15 +54,6 @@ def make_publisher(store: Store, config: Config | None = None) -> InstagramPubli
     """The publisher under test."""
     config = config or make_config()
     return InstagramPublisher(config.account(ACCOUNT), config=config, store=store, clock=now)
-
-
-@pytest.fixture
-def publisher(emulator: Emulator, store: Store) -> Iterator[InstagramPublisher]:
-    """A publisher with a valid saved session."""
-    log_in(store, emulator)
-    made = make_publisher(store)
-    yield made
-    made.close()
 
 
 def card(path: Path, size: tuple[int, int] = (1080, 1350)) -> Path:

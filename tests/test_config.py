@@ -139,12 +139,12 @@ def test_per_account_schedule_overrides_inherit_the_rest(tmp_path: Path) -> None
     [("30s", 30), ("5m", 300), ("2h", 7200), ("1d", 86400), ("1h30m", 5400), ("0s", 0),
      ("1d2h3m4s", 93784)],
 )
-def test_durations(text: str, seconds: int) -> None:
+def test_durations_accept_units_and_compounds(text: str, seconds: int) -> None:
     assert parse_duration(text) == timedelta(seconds=seconds)
 
 
 @pytest.mark.parametrize("text", ["5 menit", "5", "m5", "", "1.5h", "-5m", "5x"])
-def test_bad_durations(text: str) -> None:
+def test_bad_durations_are_refused_with_the_word_duration(text: str) -> None:
     with pytest.raises(ValueError, match="bad duration"):
         parse_duration(text)
 
@@ -154,7 +154,7 @@ def test_bad_durations(text: str) -> None:
     [("500KB", 500_000), ("10MB", 10_000_000), ("8MiB", 8 * 1024 * 1024),
      ("512KiB", 512 * 1024), ("100B", 100), (2048, 2048)],
 )
-def test_sizes(text: str | int, size: int) -> None:
+def test_sizes_read_si_and_binary_units(text: str | int, size: int) -> None:
     assert parse_size(text) == size
 
 
@@ -164,7 +164,8 @@ def test_sizes(text: str | int, size: int) -> None:
      ("22:00-02:00", ["22:00", "23:59", "00:00", "01:59"], ["02:00", "21:59", "12:00"]),
      ("00:00-24:00", ["00:00", "23:59"], [])],
 )
-def test_windows(window: str, inside: list[str], outside: list[str]) -> None:
+def test_windows_include_start_exclude_end_and_cross_midnight(
+        window: str, inside: list[str], outside: list[str]) -> None:
     from datetime import time
 
     parsed = Window.parse(window)

@@ -16,14 +16,13 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.store import Store
-from tests.feedkit import FeedServer, Item, Route, feed_server, rss
+from tests.feedkit import FeedServer, Item, Route, rss
 from tests.ig_emulator import Emulator, Fault
 from tests.igkit import ACCOUNT, PASSWORD, USERNAME
 
@@ -63,12 +62,6 @@ max_attempts = 50
 publishing_grace = "1s"
 call_timeout = "5s"
 """
-
-
-@pytest.fixture
-def server() -> Iterator[FeedServer]:
-    with feed_server() as running:
-        yield running
 
 
 class Site:

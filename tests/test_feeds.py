@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,13 +11,7 @@ from bot.core import Bot
 from bot.errors import FeedError
 from bot.feeds import fetch_feed, paged_url, parse_feed
 from bot.http import USER_AGENT, HttpClient
-from tests.feedkit import FeedServer, Route, feed_server, make_items, rss, write_config
-
-
-@pytest.fixture
-def server() -> Iterator[FeedServer]:
-    with feed_server() as running:
-        yield running
+from tests.feedkit import FeedServer, Route, make_items, rss, write_config
 
 
 def make_bot(tmp_path: Path, server: FeedServer, data_dir: Path, path: str = "/feed/",

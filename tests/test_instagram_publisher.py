@@ -21,7 +21,6 @@ from bot.publishers.instagram.publisher import InstagramPublisher, _caption_has_
 from bot.publishers.instagram.session import load_session
 from bot.publishers.instagram.transport import CallLimits, ConfigureResendRefused
 from bot.store import Store
-from tests import igkit
 from tests.ig_emulator import (
     FEEDBACK_REQUIRED,
     LOGIN_REQUIRED,
@@ -44,13 +43,6 @@ from tests.igkit import (
     now,
     post_files,
 )
-
-emulator = igkit.emulator
-store = igkit.store
-publisher = igkit.publisher
-credentials = igkit.credentials
-
-
 
 # -- posting ---------------------------------------------------------------------------
 

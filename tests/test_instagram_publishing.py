@@ -16,13 +16,9 @@ from bot.config import load_config
 from bot.core import Bot
 from bot.models import AccountState, Post, Status, StoryStatus
 from bot.store import PostFilter
-from tests import igkit
-from tests.feedkit import FeedServer, Item, Route, feed_server, rss
+from tests.feedkit import FeedServer, Item, Route, rss
 from tests.ig_emulator import FEEDBACK_REQUIRED, LOGIN_REQUIRED, Emulator, Fault, challenge_body
 from tests.igkit import ACCOUNT, USERNAME, log_in
-
-emulator = igkit.emulator
-credentials = igkit.credentials
 
 CONFIGURE = "/api/v1/media/configure/"
 STORY = "/api/v1/media/configure_to_story/"
@@ -53,12 +49,6 @@ class World:
     def posts(self) -> list[Post]:
         return sorted(self.bot.posts(PostFilter(limit=None)), key=lambda p: p.id)
 
-
-
-@pytest.fixture
-def server() -> Iterator[FeedServer]:
-    with feed_server() as running:
-        yield running
 
 
 def _article(n: int, now: datetime) -> Item:

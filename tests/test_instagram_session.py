@@ -26,7 +26,6 @@ from bot.publishers.instagram.session import (
 )
 from bot.redact import RedactSecrets, install_log_redaction
 from bot.store import Store
-from tests import igkit
 from tests.ig_emulator import Emulator, totp_now
 from tests.igkit import (
     ACCOUNT,
@@ -39,11 +38,6 @@ from tests.igkit import (
     now,
     post_files,
 )
-
-emulator = igkit.emulator
-store = igkit.store
-credentials = igkit.credentials
-
 
 
 class Human:

@@ -17,11 +17,8 @@ from bot.publishers.instagram.transport import (
     instagram_seam_warning,
     seam_origin,
 )
-from tests import igkit
 from tests.ig_emulator import Emulator
 from tests.igkit import make_config
-
-emulator = igkit.emulator
 
 
 @pytest.mark.parametrize("value", [

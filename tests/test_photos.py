@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -21,17 +20,10 @@ from bot.cards.photos import CACHE_MAX_AGE, PhotoFetcher, find_og_image
 from bot.config import CardConfig, FetchConfig, SiteConfig
 from bot.http import HttpClient
 from tests import imagekit
-from tests.feedkit import FeedServer, Route, feed_server
+from tests.feedkit import FeedServer, Route
 
 PHOTO = imagekit.jpeg(imagekit.landscape((1200, 800)))
 OTHER_PHOTO = imagekit.jpeg(imagekit.landscape((1600, 1067), seed=11))
-
-
-@pytest.fixture
-def server() -> Iterator[FeedServer]:
-    """A running HTTP server on 127.0.0.1."""
-    with feed_server() as running:
-        yield running
 
 
 def make_fetcher(tmp_path: Path, *, allow_private: bool = True, **fetch: Any) -> PhotoFetcher:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import tempfile
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
@@ -27,7 +26,7 @@ from bot.errors import NeedsHuman, RateLimited
 from bot.models import AccountState, Status
 from bot.policy import Bypass, Policy, is_expired, next_slot, verdict
 from bot.units import Window
-from tests.feedkit import FeedServer, Item, Route, feed_server, rss, write_config
+from tests.feedkit import FeedServer, Item, Route, rss, write_config
 from tests.schedkit import (
     ACCOUNT,
     WITA,
@@ -352,12 +351,6 @@ def test_priority_bypasses_only_what_its_rule_allows(tmp_path: Path, rule: str,
 
 
 # -- approval ---------------------------------------------------------------------------
-
-
-@pytest.fixture
-def server() -> Iterator[FeedServer]:
-    with feed_server() as running:
-        yield running
 
 
 def _cli(config: Path, *args: str) -> str:

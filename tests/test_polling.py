@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,14 +12,8 @@ from bot.config import load_config
 from bot.core import Bot
 from bot.models import Status
 from bot.store import PostFilter
-from tests.feedkit import FeedServer, Item, Route, feed_server, make_items, rss
+from tests.feedkit import FeedServer, Item, Route, make_items, rss
 from tests.feedkit import write_config as _write_config
-
-
-@pytest.fixture
-def server() -> Iterator[FeedServer]:
-    with feed_server() as running:
-        yield running
 
 
 class Site:
@@ -325,7 +318,8 @@ def test_filters_record_the_rule_that_matched(tmp_path: Path, data_dir: Path,
          "example.org|link:https://example.org/Post-7"),
     ],
 )
-def test_article_keys(guid: str | None, link: str, key: str) -> None:
+def test_article_key_prefers_wordpress_id_then_guid_then_normalised_link(
+        guid: str | None, link: str, key: str) -> None:
     assert article_key(guid=guid, link=link, feed_url="https://example.org/feed/") == key
 
 

@@ -61,7 +61,7 @@ def test_a_post_within_every_limit_passes(card: Path, story: Path) -> None:
         ("Kirim ke humas@kutaitimurkab.go.id, # bukan tagar, @ bukan sebutan", True),
     ],
 )
-def test_caption_limits(caption: str, ok: bool) -> None:
+def test_caption_is_refused_past_length_hashtag_or_mention_limits(caption: str, ok: bool) -> None:
     if ok:
         check_caption(caption)
     else:

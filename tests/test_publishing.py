@@ -7,7 +7,6 @@ instagrapi client against the emulator). Time comes from a fake clock.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from bot.errors import (
 )
 from bot.models import AccountState, Status, StoryStatus
 from bot.publishers.base import PostFiles, Published, Publisher
-from tests.feedkit import FeedServer, Item, Route, feed_server, rss, write_config
+from tests.feedkit import FeedServer, Item, Route, rss, write_config
 
 T0 = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)  # 10:00 WITA
 
@@ -80,12 +79,6 @@ class ScriptedPublisher(Publisher):
             if landed.link == files.link:
                 return Published(media_id=f"m{files.post_id}", permalink="https://ig/p/found")
         return None
-
-
-@pytest.fixture
-def server() -> Iterator[FeedServer]:
-    with feed_server() as running:
-        yield running
 
 
 def article(n: int) -> Item:

@@ -16,7 +16,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
@@ -39,7 +38,7 @@ from bot.scheduler import (
     config_warnings,
     feed_trigger,
 )
-from tests.feedkit import FeedServer, Route, feed_server, make_items, rss, write_config
+from tests.feedkit import FeedServer, Route, make_items, rss, write_config
 from tests.schedkit import (
     ACCOUNT,
     NO_FEED_URL,
@@ -55,12 +54,6 @@ from tests.schedkit import (
 )
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def server() -> Iterator[FeedServer]:
-    with feed_server() as running:
-        yield running
 
 
 # -- jobs ------------------------------------------------------------------------------

@@ -7,18 +7,16 @@ Time comes from a fake clock; feeds from a real HTTP server on 127.0.0.1.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
 from bot.core import Bot
 from bot.errors import NeedsHuman, RateLimited
 from bot.status import format_status
-from tests.feedkit import FeedServer, Route, feed_server, make_items, rss
+from tests.feedkit import FeedServer, Route, make_items, rss
 from tests.schedkit import (
     FakeClock,
     add_post,
@@ -27,12 +25,6 @@ from tests.schedkit import (
     scripted,
     wita,
 )
-
-
-@pytest.fixture
-def server() -> Iterator[FeedServer]:
-    with feed_server() as running:
-        yield running
 
 
 def account(bot: Bot) -> dict[str, object]:
