@@ -21,10 +21,11 @@ import click
 from bot import __version__
 from bot.config import Config, load_config
 from bot.core import Bot, data_dir_from_env
+from bot.dates import local_time
 from bot.errors import BotError, ConfigError, InvalidAction, NotFound
 from bot.logs import setup_logging
-from bot.models import Actor, Post, Status
-from bot.shapes import event_record, post_record, posts_csv, posts_json
+from bot.models import Actor, Followup, FollowupState, Post, Status
+from bot.shapes import event_record, followup_record, post_record, posts_csv, posts_json
 from bot.store import PostFilter
 
 log = logging.getLogger("bot.cli")
@@ -141,6 +142,7 @@ def run(state: State, once: bool) -> None:
             bot.recover()
             _report_polls(bot.poll())
             _report_outcomes(bot.publish(actor=Actor.SCHEDULER))
+            bot.follow_up()
             return
         from bot.scheduler import Daemon
 
@@ -259,34 +261,46 @@ def _parse_since(value: str | None, config: Config) -> datetime | None:
 @click.option("--feed", metavar="F", help="Only posts from this feed.")
 @click.option("--account", metavar="A", help="Only posts for this account.")
 @click.option("--since", metavar="DATE", help="Only posts created since DATE (local time).")
+@click.option("--followup", "followup_state",
+              type=click.Choice([s.value for s in FollowupState]),
+              help="Only posts with a follow-up in this state (open: corrections and "
+                   "takedowns still to handle).")
 @click.option("--limit", type=click.IntRange(min=0), default=50, show_default=True,
               help="At most N posts (0 = all).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
               show_default=True)
 @pass_state
 def log_command(state: State, statuses: tuple[str, ...], feed: str | None,
-                account: str | None, since: str | None, limit: int, fmt: str) -> None:
+                account: str | None, since: str | None, followup_state: str | None,
+                limit: int, fmt: str) -> None:
     """Show the post log, newest first.
 
     \b
     Example:
         bot log --status failed --since 2026-11-01
+        bot log --followup open
         bot log --format json --limit 0 > posts.json
     """
     config = state.config
     filters = PostFilter(status=statuses, feed=feed, account=account,
-                         since=_parse_since(since, config), limit=limit or None)
+                         since=_parse_since(since, config), limit=limit or None,
+                         followup=followup_state)
     with errors_to_exit_codes():
         posts = state.bot.posts(filters)
+        open_followups = state.bot.followups(state=FollowupState.OPEN)
     if fmt == "json":
         click.echo(posts_json(posts, config.tz))
     elif fmt == "csv":
         click.echo(posts_csv(posts, config.tz), nl=False)
     else:
-        _echo_table(posts, config)
+        _echo_table(posts, config, open_followups)
 
 
-def _echo_table(posts: list[Post], config: Config) -> None:
+def _echo_table(posts: list[Post], config: Config,
+                open_followups: list[Followup] | None = None) -> None:
+    followups: dict[int, list[Followup]] = {}
+    for record in open_followups or []:
+        followups.setdefault(record.post_id, []).append(record)
     if not posts:
         click.echo("no posts")
         return
@@ -298,6 +312,9 @@ def _echo_table(posts: list[Post], config: Config) -> None:
                    f"{created:<16}  {_cut(post.title, 70)}")
         if post.reason:
             click.echo(f"{'':>5}  {'':<16} {'':<16} {'':<16}  ↳ {_cut(post.reason, 68)}")
+        for record in followups.get(post.id, []):
+            text = f"follow-up #{record.id} open: {record.reason}"
+            click.echo(f"{'':>5}  {'':<16} {'':<16} {'':<16}  ⚑ {_cut(text, 68)}")
 
 
 def _cut(text: str, width: int) -> str:
@@ -320,9 +337,11 @@ def show(state: State, post_id: int, fmt: str) -> None:
     with errors_to_exit_codes():
         post = state.bot.post(post_id)
         events = state.bot.timeline(post_id)
+        followups = state.bot.followups(post_id=post_id)
     data = post_record(post, config.tz)
     if fmt == "json":
         data["events"] = [event_record(e, config.tz) for e in events]
+        data["followups"] = [followup_record(f, config.tz) for f in followups]
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
     click.echo(f"Post {post.id}: {post.title}")
@@ -335,6 +354,15 @@ def show(state: State, post_id: int, fmt: str) -> None:
         click.echo("\nCaption:\n" + _indent(post.caption))
     if post.alt_text:
         click.echo("\nAlt text:\n" + _indent(post.alt_text))
+    if followups:
+        click.echo("\nFollow-ups:")
+        for record in followups:
+            opened = local_time(record.opened_at, config.tz)
+            action = (f"; {record.action}: {record.action_state}"
+                      + (f" ({record.action_reason})" if record.action_reason else "")
+                      if record.action else "")
+            click.echo(f"  #{record.id} {record.kind} {record.state} since {opened}{action}")
+            click.echo(f"     {record.reason}")
     click.echo("\nTimeline:")
     for event in events:
         when = event.at.astimezone(config.tz).strftime("%Y-%m-%d %H:%M:%S %Z")
@@ -382,6 +410,64 @@ _action("skip", "skip", """Drop a post so it never goes out.
     Example:
         bot skip 42 --reason "duplicate story"
     """)
+
+
+# -- follow-ups -----------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("post_id", type=int, required=False)
+@click.option("--update-caption", "action", flag_value="update_caption",
+              help="Edit the Instagram caption: the new title and a correction line.")
+@click.option("--archive", "action", flag_value="archive",
+              help="Archive the Instagram post (only the account sees it).")
+@click.option("--dismiss", "action", flag_value="dismiss",
+              help="Close the follow-up; the Instagram post stays as it is.")
+@click.option("--check", is_flag=True,
+              help="Check the watched posts that are due now and send decided actions.")
+@click.option("--reason", default="", metavar="TEXT", help="Why, for the event log.")
+@pass_state
+def followup(state: State, post_id: int | None, action: str | None, check: bool,
+             reason: str) -> None:
+    """Act on a post's open follow-up (a correction or a takedown of its article).
+
+    \b
+    Example:
+        bot log --followup open
+        bot followup 42 --update-caption
+        bot followup 42 --archive --reason "artikel dicabut redaksi"
+        bot followup 42 --dismiss --reason "typo kecil"
+        bot followup --check
+    """
+    bot = state.bot
+    if check:
+        if post_id is not None or action:
+            raise click.UsageError("--check takes no POST_ID or action")
+        with errors_to_exit_codes():
+            report = bot.follow_up()
+        click.echo(f"watching {report.watched} posts; checked {report.checked}, "
+                   f"{len(report.opened)} follow-ups opened")
+        for line in report.actions:
+            click.echo(f"  {line}")
+        return
+    if post_id is None:
+        raise click.UsageError("give a POST_ID (or --check)")
+    with errors_to_exit_codes():
+        if action is None:
+            records = bot.followups(post_id=post_id)
+        else:
+            actor = f"cli:{os.environ.get('USER') or 'admin'}"
+            operation = {"update_caption": bot.update_caption, "archive": bot.archive,
+                         "dismiss": bot.dismiss}[action]
+            records = [operation(post_id, reason=reason, actor=actor)]
+    if not records:
+        click.echo(f"post {post_id} has no follow-ups")
+    for record in records:
+        done = (f"; {record.action}: {record.action_state}"
+                + (f" ({record.action_reason})" if record.action_reason else "")
+                if record.action else "")
+        click.echo(f"follow-up #{record.id} on post {post_id}: {record.kind} "
+                   f"{record.state}{done}")
 
 
 # -- instagram login ----------------------------------------------------------------

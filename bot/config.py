@@ -498,6 +498,39 @@ class AlertsConfig(Section):
         return value
 
 
+class FollowupConfig(Section):
+    """Watching posted articles for corrections and takedowns (DESIGN "Follow-up")."""
+
+    watch_for: Duration = timedelta(days=3)
+    check_every: Duration = timedelta(hours=1)
+    markers: list[str] = ["Ralat", "Koreksi", "Klarifikasi", "Hak Jawab", "Pembaruan"]
+    on_correction: Literal["alert", "update_caption"] = "alert"
+    on_takedown: Literal["alert", "archive"] = "alert"
+
+    @field_validator("watch_for")
+    @classmethod
+    def _watch_positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("must be longer than 0s (use a duration such as 3d)")
+        return value
+
+    @field_validator("check_every")
+    @classmethod
+    def _check_every(cls, value: timedelta) -> timedelta:
+        # The check job runs every minute; a shorter interval could not be kept.
+        if value < timedelta(minutes=1):
+            raise ValueError("must be at least 1m (the follow-up job runs every minute)")
+        return value
+
+    @field_validator("markers")
+    @classmethod
+    def _markers(cls, value: list[str]) -> list[str]:
+        cleaned = [m.strip() for m in value]
+        if any(not m for m in cleaned):
+            raise ValueError("markers must not be empty strings")
+        return cleaned
+
+
 class Config(Section):
     """The whole ``bot.toml``."""
 
@@ -511,6 +544,7 @@ class Config(Section):
     caption: CaptionConfig = CaptionConfig()
     publish: PublishConfig = PublishConfig()
     alerts: AlertsConfig = AlertsConfig()
+    followup: FollowupConfig = FollowupConfig()
 
     @field_validator("timezone")
     @classmethod

@@ -21,7 +21,8 @@ from bot.alerts import Alerter
 from bot.config import Config
 from bot.errors import InvalidAction
 from bot.http import HttpClient
-from bot.models import Actor, Event, Post, Status
+from bot.models import Actor, Event, Followup, FollowupState, Post, Status
+from bot.pipeline.followup import FollowUp, FollowupReport
 from bot.pipeline.poll import Poller, PollReport
 from bot.pipeline.publish import Outcome, Publishing
 from bot.pipeline.render import PostRendering, Renderer
@@ -97,7 +98,8 @@ class Bot:
     def poller(self) -> Poller:
         """The poll step."""
         return Poller(self.store, config=self.config, http=self.http, clock=self.clock,
-                      alerter=self.alerter, rendering=self.rendering)
+                      alerter=self.alerter, rendering=self.rendering,
+                      observe=self.followup.observe)
 
     @cached_property
     def publishing(self) -> Publishing:
@@ -105,6 +107,13 @@ class Bot:
         return Publishing(self.store, config=self.config, clock=self.clock,
                           alerter=self.alerter, publishers=self.publishers,
                           rendering=self.rendering)
+
+    @cached_property
+    def followup(self) -> FollowUp:
+        """The follow-up step: corrections and takedowns of posted articles."""
+        return FollowUp(self.store, config=self.config, http=self.http, clock=self.clock,
+                        alerter=self.alerter, publishers=self.publishers,
+                        publishing=self.publishing)
 
     def publisher(self, account: str) -> Publisher:
         """The account's publisher (created once)."""
@@ -124,6 +133,10 @@ class Bot:
     def recover(self, *, actor: str = Actor.STARTUP) -> list[Outcome]:
         """Settle posts left in ``publishing`` by a dead process (exactly-once check)."""
         return self.publishing.recover(actor=actor)
+
+    def follow_up(self) -> FollowupReport:
+        """Check the watched posts that are due and send decided follow-up actions."""
+        return self.followup.run()
 
     def render_post(self, post_id: int, *, actor: str) -> Post:
         """Render (or re-render) a post's card, story card, caption and alt text."""
@@ -175,6 +188,19 @@ class Bot:
                   attempts=0 if post.status == Status.FAILED else post.attempts)
         return self.rendering.ensure_rendered(self.store.post(post_id), actor=actor)
 
+    def update_caption(self, post_id: int, *, reason: str = "",
+                       actor: str = Actor.CLI) -> Followup:
+        """Answer the post's open follow-up: the new title and a correction line."""
+        return self.followup.act(post_id, "update_caption", actor=actor, reason=reason)
+
+    def archive(self, post_id: int, *, reason: str = "", actor: str = Actor.CLI) -> Followup:
+        """Answer the post's open follow-up by archiving the Instagram post (only me)."""
+        return self.followup.act(post_id, "archive", actor=actor, reason=reason)
+
+    def dismiss(self, post_id: int, *, reason: str = "", actor: str = Actor.CLI) -> Followup:
+        """Close the post's open follow-up without touching the Instagram post."""
+        return self.followup.act(post_id, "dismiss", actor=actor, reason=reason)
+
     def _act(self, post: Post, to: Status, expect: list[Status], actor: str, reason: str,
              **values: Any) -> None:
         if not self.store.transition(post.id, to, expect=expect, actor=actor, at=self.clock(),
@@ -195,6 +221,11 @@ class Bot:
     def timeline(self, post_id: int) -> list[Event]:
         """A post's events, oldest first."""
         return self.store.events(post_id=post_id)
+
+    def followups(self, post_id: int | None = None,
+                  state: FollowupState | None = None) -> list[Followup]:
+        """Follow-ups (of one post, or in one state), oldest first."""
+        return self.store.followups(post_id=post_id, state=state)
 
     def status(self) -> dict[str, Any]:
         """``bot status`` as a JSON-ready dict: feeds, accounts and open alerts."""

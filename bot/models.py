@@ -49,6 +49,7 @@ class Actor(StrEnum):
     PUBLISHER = "publisher"
     CLI = "cli"
     STARTUP = "startup"
+    FOLLOWUP = "followup"
 
 
 @dataclass(frozen=True)
@@ -151,3 +152,83 @@ class AccountRecord:
     reason: str
     session: str | None
     session_updated_at: datetime | None
+
+
+class FollowupKind(StrEnum):
+    """What happened to a posted article."""
+
+    CORRECTION = "correction"
+    TAKEDOWN = "takedown"
+
+
+class FollowupState(StrEnum):
+    """A follow-up is ``open`` until it is handled (``done``) or ``dismissed``."""
+
+    OPEN = "open"
+    DONE = "done"
+    DISMISSED = "dismissed"
+
+
+class ActionState(StrEnum):
+    """A follow-up action on the Instagram post, recorded before it is sent.
+
+    ``pending``: decided, not sent yet (or to be retried at ``action_next_at``);
+    ``sending``: the call may be in flight, so recovery asks the publisher first;
+    ``done``; ``failed``: a human must look.
+    """
+
+    PENDING = "pending"
+    SENDING = "sending"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class FollowupAction(StrEnum):
+    """What a follow-up does to the Instagram post."""
+
+    UPDATE_CAPTION = "update_caption"
+    ARCHIVE = "archive"
+
+
+@dataclass(frozen=True)
+class Followup:
+    """One incident on a posted article: a correction or a takedown."""
+
+    id: int
+    post_id: int
+    kind: FollowupKind
+    state: FollowupState
+    incident: str
+    opened_at: datetime
+    closed_at: datetime | None
+    old_title: str
+    new_title: str
+    marker: str | None
+    reason: str
+    permalink: str | None
+    action: FollowupAction | None
+    action_state: ActionState | None
+    action_caption: str | None
+    action_actor: str | None
+    action_attempts: int
+    action_at: datetime | None
+    action_next_at: datetime | None
+    action_reason: str | None
+
+
+@dataclass(frozen=True)
+class Watch:
+    """A posted article the bot keeps watching, with what it last saw of it."""
+
+    post_id: int
+    started_at: datetime
+    until: datetime
+    next_check_at: datetime
+    title: str
+    markers: dict[str, dict[str, int]]
+    in_feed: bool
+    last_check_at: datetime | None
+    last_check: str | None
+    archived_at: datetime | None
+    ended_at: datetime | None
+    ended_reason: str | None

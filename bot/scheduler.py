@@ -47,6 +47,7 @@ from bot.units import format_duration
 
 log = logging.getLogger(__name__)
 
+FOLLOWUP_EVERY = timedelta(minutes=1)
 HEALTH_EVERY = timedelta(minutes=1)
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 # Never two runs of one job at once; runs missed while busy collapse into one.
@@ -102,6 +103,8 @@ class Daemon:
             executors={
                 "default": ThreadPoolExecutor(max_workers=1 + len(bot.config.accounts)),
                 "poll": ThreadPoolExecutor(max_workers=1),
+                # Link checks wait on other sites: they never hold up polls or ticks.
+                "followup": ThreadPoolExecutor(max_workers=1),
             },
             job_defaults=_ONE_AT_A_TIME,
         )
@@ -141,6 +144,14 @@ class Daemon:
                                           timezone=self.tz),
             id="health", name="health", misfire_grace_time=int(HEALTH_EVERY.total_seconds()),
             next_run_time=now + HEALTH_EVERY, **_ONE_AT_A_TIME)
+        # Often, so each watched post's link check happens near its own offset within
+        # [followup] check_every; each run checks only the posts that are due.
+        self.scheduler.add_job(
+            self._followup, IntervalTrigger(seconds=FOLLOWUP_EVERY.total_seconds(),
+                                            timezone=self.tz),
+            id="followup", name="followup", executor="followup",
+            misfire_grace_time=int(FOLLOWUP_EVERY.total_seconds()),
+            next_run_time=now + timedelta(seconds=5), **_ONE_AT_A_TIME)
 
     def startup(self) -> None:
         """Warn about config that can never post; settle posts left ``publishing``."""
@@ -304,6 +315,9 @@ class Daemon:
 
     def _publish(self, account: str) -> None:
         self._guard(f"publish:{account}", lambda: self.publish_tick(account), account=account)
+
+    def _followup(self) -> None:
+        self._guard("followup", self.bot.follow_up)
 
     def _health(self) -> None:
         self._guard("health", lambda: check_health(self.bot))

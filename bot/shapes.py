@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.models import Event, Post
+from bot.models import Event, Followup, Post
 
 # The fields of a post in ``bot log --format json|csv``, in order.
 LOG_FIELDS = [
@@ -43,6 +43,18 @@ def event_record(event: Event, tz: ZoneInfo) -> dict[str, Any]:
     return {"at": event.at.astimezone(tz).isoformat(), "actor": event.actor,
             "kind": event.kind, "from": event.from_status, "to": event.to_status,
             "reason": event.reason}
+
+
+def followup_record(record: Followup, tz: ZoneInfo) -> dict[str, Any]:
+    """A follow-up (correction or takedown) as ``bot show`` and the desk show it."""
+    data: dict[str, Any] = {}
+    for name, value in record.__dict__.items():
+        if isinstance(value, datetime):
+            value = value.astimezone(tz).isoformat()
+        elif hasattr(value, "value"):
+            value = value.value
+        data[name] = value
+    return data
 
 
 def posts_json(posts: Iterable[Post], tz: ZoneInfo) -> str:

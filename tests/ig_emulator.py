@@ -162,6 +162,8 @@ class Posted:
     width: int
     height: int
     taken_at: int
+    archived: bool = False  # media/{id}/only_me/ hides it from everyone but the owner
+    edits: list[str] = field(default_factory=list)  # captions sent with edit_media
 
 
 @dataclass
@@ -567,6 +569,12 @@ class _Handler(BaseHTTPRequestHandler):
         story_feed = re.fullmatch(r"/feed/user/(\d+)/story/", api)
         if story_feed:
             return self._user_story_feed(story_feed.group(1))
+        media = re.fullmatch(r"/media/(\d+)(?:_\d+)?/(info|edit_media|only_me|undo_only_me)/",
+                             api)
+        if media:
+            return self._media_action(method, media.group(1), media.group(2))
+        if api == "/feed/only_me_feed/":
+            return self._only_me_feed()
         challenge = re.fullmatch(r"/challenge/(\d+)/(\w+)/", api)
         if challenge:
             return self._challenge(method, challenge.group(2))
@@ -727,7 +735,8 @@ class _Handler(BaseHTTPRequestHandler):
         account = next((a for a in self.emu.accounts.values() if a.pk == user_pk), None)
         if account is None:
             raise _Reply(404, {"message": "User not found", "status": "fail"})
-        items = [_media_json(p, account) for p in reversed(self.emu.feed(account.username))]
+        items = [_media_json(p, account) for p in reversed(self.emu.feed(account.username))
+                 if not p.archived]
         # Instagram answers about a dozen a page, whatever `count` asks for.
         count = min(int(self.query.get("count") or 12) or 12, PAGE_SIZE)
         max_id = self.query.get("max_id") or ""
@@ -739,6 +748,40 @@ class _Handler(BaseHTTPRequestHandler):
         return {"items": page, "num_results": len(page), "more_available": more,
                 "next_max_id": page[-1]["id"] if more and page else None,
                 "auto_load_more_enabled": True, "status": "ok"}
+
+    def _owned(self, pk: str) -> tuple[Posted, Account]:
+        me = self._me()
+        with self.emu._lock:
+            posted = next((p for p in self.emu.posted if p.pk == pk), None)
+        if posted is None or posted.account != me.username:
+            raise _Reply(404, {"message": "Media not found or unavailable", "status": "fail"})
+        return posted, me
+
+    def _media_action(self, method: str, pk: str, action: str) -> dict[str, Any]:
+        """``info`` (GET), ``edit_media`` (the new ``caption_text``), ``only_me`` and
+        ``undo_only_me`` (archive, unarchive), as Instagram's private API answers them."""
+        posted, me = self._owned(pk)
+        if action == "info":
+            return {"items": [_media_json(posted, me)], "num_results": 1,
+                    "more_available": False, "status": "ok"}
+        if method != "POST":
+            raise _Reply(405, {"message": "method not allowed", "status": "fail"})
+        if action == "edit_media":
+            caption = str(self._signed().get("caption_text") or "")
+            with self.emu._lock:
+                posted.caption = caption
+                posted.edits.append(caption)
+            return {"media": _media_json(posted, me), "status": "ok"}
+        with self.emu._lock:
+            posted.archived = action == "only_me"
+        return {"status": "ok"}
+
+    def _only_me_feed(self) -> dict[str, Any]:
+        me = self._me()
+        items = [{"media": _media_json(p, me)} for p in reversed(self.emu.feed(me.username))
+                 if p.archived]
+        return {"items": items, "num_results": len(items), "more_available": False,
+                "max_id": None, "status": "ok"}
 
     def _user_story_feed(self, user_pk: str) -> dict[str, Any]:
         self._me()
@@ -782,7 +825,7 @@ def _media_json(posted: Posted, account: Account) -> dict[str, Any]:
                                                                    / max(posted.width, 1))},
         ]},
         "original_width": posted.width, "original_height": posted.height,
-        "user": account.user(), "caption_is_edited": False, "like_count": 0,
+        "user": account.user(), "caption_is_edited": bool(posted.edits), "like_count": 0,
         "comment_count": 0, "has_liked": False, "usertags": {"in": []}, "sponsor_tags": [],
         "upload_id": posted.upload_id,
         "accessibility_caption": posted.alt_text,

@@ -59,7 +59,8 @@ REPO = Path(__file__).resolve().parent.parent
 # -- jobs ------------------------------------------------------------------------------
 
 
-def test_one_poll_job_per_feed_one_tick_per_account_and_a_health_job(tmp_path: Path) -> None:
+def test_one_poll_job_per_feed_one_tick_per_account_a_health_and_a_followup_job(
+        tmp_path: Path) -> None:
     now = wita(2026, 11, 30, 12, 0)
     bot = make_bot(
         tmp_path, FakeClock(now), feeds_extra='poll_every = "2m"',
@@ -70,7 +71,7 @@ def test_one_poll_job_per_feed_one_tick_per_account_and_a_health_job(tmp_path: P
     daemon.schedule_jobs(now)
     jobs = {job.id: job for job in daemon.scheduler.get_jobs()}
     assert set(jobs) == {"poll:utama", "poll:kutim", "publish:editorialkaltim",
-                         "publish:kedua", "health"}
+                         "publish:kedua", "health", "followup"}
     for job in jobs.values():
         assert job.max_instances == 1
         assert job.coalesce is True
@@ -89,6 +90,10 @@ def test_one_poll_job_per_feed_one_tick_per_account_and_a_health_job(tmp_path: P
         assert tick.trigger.interval == timedelta(seconds=10)
         assert tick.misfire_grace_time == 10
     assert jobs["health"].trigger.interval == timedelta(minutes=1)
+    # Often, so that each post's link check happens near its own offset; on its own
+    # executor, so slow article sites never hold up polls or publish ticks.
+    assert jobs["followup"].trigger.interval == timedelta(minutes=1)
+    assert jobs["followup"].executor == "followup"
 
 
 @pytest.mark.parametrize("timezone", [None, "Asia/Jakarta"])

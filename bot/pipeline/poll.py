@@ -13,7 +13,7 @@ processes data.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -52,13 +52,17 @@ class Poller:
 
     def __init__(self, store: Store, *, config: Config, http: HttpClient,
                  clock: Callable[[], datetime], alerter: Alerter,
-                 rendering: PostRendering) -> None:
+                 rendering: PostRendering,
+                 observe: Callable[[str, Iterable[Article]], object] | None = None) -> None:
         self.store = store
         self.config = config
         self.http = http
         self.clock = clock
         self.alerter = alerter
         self.rendering = rendering
+        # The follow-up step's look at what each parsed poll read (corrections, and
+        # whether a posted article is still listed), before edits are recorded.
+        self.observe = observe
         # The daemon sets this on SIGTERM: a poll stops between articles (each is
         # committed on its own) and leaves the feed's validators unsaved, so the next
         # poll reads the feed again and handles the rest.
@@ -95,6 +99,8 @@ class Poller:
         if not first_feed_poll and entries and not known:
             extra, pages, gap_note = self._walk_pages(feed, entries, now)
 
+        if self.observe is not None:
+            self.observe(feed.name, entries + extra)
         report = PollReport(feed=feed.name, status="ok", pages=pages)
         started = store.started_accounts(feed.name)
         fresh_accounts = [a for a in feed.accounts if a not in started]

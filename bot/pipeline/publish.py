@@ -415,6 +415,15 @@ class Publishing:
                           actor=actor, account=post.account, post_id=post.id)
         return Outcome(post.id, post.account, Status.FAILED, reason)
 
+    def cool_down(self, account: str, exc: RateLimited, *, actor: str, post_id: int) -> None:
+        """Put the account in cooldown after a rate limit (also for follow-up actions)."""
+        self._cooldown(account, exc, actor=actor, post_id=post_id)
+
+    def stop_account(self, account: str, exc: PublishError, *, actor: str,
+                     post_id: int) -> None:
+        """Stop the account and alert: a human must log in again or pass a challenge."""
+        self._stop(account, exc, actor=actor, post_id=post_id)
+
     def _cooldown(self, account: str, exc: RateLimited, *, actor: str, post_id: int) -> None:
         now = self.clock()
         length = exc.cooldown or self.config.publish.cooldown

@@ -12,10 +12,11 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.config import AccountConfig, Config
-from bot.publishers.base import PostFiles, Published, Publisher
+from bot.publishers.base import LivePost, LiveState, PostFiles, Published, Publisher
 from bot.store import Store
 
-__all__ = ["PostFiles", "Published", "Publisher", "PublisherPool", "make_publisher"]
+__all__ = ["LivePost", "LiveState", "PostFiles", "Published", "Publisher", "PublisherPool",
+           "make_publisher"]
 
 
 def make_publisher(

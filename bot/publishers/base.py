@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.errors import PostRejected
+
 
 @dataclass(frozen=True)
 class PostFiles:
@@ -32,6 +34,24 @@ class Published:
     shortcode: str | None = None
 
 
+@dataclass(frozen=True)
+class LivePost:
+    """A post that is out: what a publisher needs to change it afterwards."""
+
+    post_id: int
+    basename: str  # "<post id>-<slug>", as the post's files are named
+    media_id: str
+    permalink: str | None = None
+
+
+@dataclass(frozen=True)
+class LiveState:
+    """What a published post looks like now, as far as the publisher can tell."""
+
+    caption: str | None
+    archived: bool
+
+
 class Publisher(ABC):
     """Puts posts out. Raises only :class:`bot.errors.PublishError` subclasses."""
 
@@ -48,6 +68,22 @@ class Publisher(ABC):
     @abstractmethod
     def find_published(self, files: PostFiles) -> Published | None:
         """The exactly-once check: the post if it already landed (e.g. before a crash)."""
+
+    # Follow-up operations. A publisher that cannot change a post once it is out says
+    # so with PostRejected, which fails that follow-up action (a human must look).
+
+    def edit_caption(self, post: LivePost, caption: str) -> None:
+        """Replace the caption of a published post (a correction)."""
+        raise PostRejected(f"the {self.name} publisher cannot edit a caption")
+
+    def archive(self, post: LivePost) -> None:
+        """Hide a published post from everyone but the account (a takedown)."""
+        raise PostRejected(f"the {self.name} publisher cannot archive a post")
+
+    def live_state(self, post: LivePost) -> LiveState:
+        """The post's caption and whether it is archived: the check a follow-up action
+        makes after a crash, so that it is neither lost nor sent twice."""
+        raise PostRejected(f"the {self.name} publisher cannot read a published post")
 
     def check(self) -> str:
         """A cheap health check for ``bot check``; returns a one-line summary."""

@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.errors import PostRejected, Transient
 from bot.files import copy_atomic, write_atomic
-from bot.publishers.base import PostFiles, Published, Publisher
+from bot.publishers.base import LivePost, LiveState, PostFiles, Published, Publisher
 
 
 def outbox_paths(directory: Path, basename: str) -> dict[str, Path]:
@@ -24,6 +24,7 @@ def outbox_paths(directory: Path, basename: str) -> dict[str, Path]:
         "caption": directory / f"{basename}.txt",
         "alt": directory / f"{basename}.alt.txt",
         "meta": directory / f"{basename}.json",
+        "followup": directory / f"{basename}.followup.json",
     }
 
 
@@ -101,6 +102,54 @@ class OutboxPublisher(Publisher):
         if paths["meta"].is_file() and paths["card"].is_file():
             return Published(media_id=files.basename, permalink=str(paths["card"]))
         return None
+
+    # -- follow-ups: what the outbox would have done on Instagram ----------------------
+
+    def edit_caption(self, post: LivePost, caption: str) -> None:
+        """Record the new caption in ``<post id>-<slug>.followup.json`` (and the ``.txt``)."""
+        self._follow_up(post, {"action": "edit_caption", "caption": caption})
+        try:
+            write_atomic(outbox_paths(self.directory, post.basename)["caption"], caption + "\n")
+        except OSError as exc:
+            raise Transient(f"cannot write to the outbox {self.directory}: {exc}") from exc
+
+    def archive(self, post: LivePost) -> None:
+        """Record that the post would have been archived (only me)."""
+        self._follow_up(post, {"action": "archive"})
+
+    def live_state(self, post: LivePost) -> LiveState:
+        """The caption and archive state the follow-up file records, else the post's own."""
+        actions = self._actions(post)
+        caption: str | None = None
+        for action in actions:
+            if action.get("action") == "edit_caption":
+                caption = str(action.get("caption"))
+        if caption is None:
+            path = outbox_paths(self.directory, post.basename)["caption"]
+            caption = path.read_text(encoding="utf-8").rstrip("\n") if path.is_file() else None
+        return LiveState(caption=caption,
+                         archived=any(a.get("action") == "archive" for a in actions))
+
+    def _actions(self, post: LivePost) -> list[dict[str, Any]]:
+        path = outbox_paths(self.directory, post.basename)["followup"]
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return []
+        except (OSError, ValueError) as exc:
+            raise Transient(f"cannot read {path}: {exc}") from exc
+        return list(data.get("actions") or [])
+
+    def _follow_up(self, post: LivePost, action: dict[str, Any]) -> None:
+        path = outbox_paths(self.directory, post.basename)["followup"]
+        actions = [*self._actions(post), action]
+        data = {"post_id": post.post_id, "media_id": post.media_id,
+                "permalink": post.permalink, "actions": actions}
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            write_atomic(path, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+        except OSError as exc:
+            raise Transient(f"cannot write to the outbox {self.directory}: {exc}") from exc
 
     def check(self) -> str:
         """The outbox folder must be writable."""

@@ -21,7 +21,21 @@ from sqlalchemy import event as sa_event
 
 from bot.articles import Article
 from bot.errors import NotFound, StoreError
-from bot.models import AccountRecord, AccountState, Event, FeedState, Post, Status, StoryStatus
+from bot.models import (
+    AccountRecord,
+    AccountState,
+    ActionState,
+    Event,
+    FeedState,
+    Followup,
+    FollowupAction,
+    FollowupKind,
+    FollowupState,
+    Post,
+    Status,
+    StoryStatus,
+    Watch,
+)
 from bot.store.migrations import migrate
 from bot.store.types import UTCDateTime
 
@@ -135,6 +149,44 @@ alerts = sa.Table(
     sa.Column("resolved_at", UTCDateTime()),
     sa.Column("message", sa.Text),
 )
+followup_watches = sa.Table(
+    "followup_watches", metadata,
+    sa.Column("post_id", sa.Integer, primary_key=True),
+    sa.Column("started_at", UTCDateTime()),
+    sa.Column("until", UTCDateTime()),
+    sa.Column("next_check_at", UTCDateTime()),
+    sa.Column("title", sa.Text),
+    sa.Column("markers", sa.Text),
+    sa.Column("in_feed", sa.Boolean),
+    sa.Column("last_check_at", UTCDateTime()),
+    sa.Column("last_check", sa.Text),
+    sa.Column("archived_at", UTCDateTime()),
+    sa.Column("ended_at", UTCDateTime()),
+    sa.Column("ended_reason", sa.Text),
+)
+followups = sa.Table(
+    "followups", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("post_id", sa.Integer),
+    sa.Column("kind", sa.String(16)),
+    sa.Column("state", sa.String(16)),
+    sa.Column("incident", sa.String(255)),
+    sa.Column("opened_at", UTCDateTime()),
+    sa.Column("closed_at", UTCDateTime()),
+    sa.Column("old_title", sa.Text),
+    sa.Column("new_title", sa.Text),
+    sa.Column("marker", sa.Text),
+    sa.Column("reason", sa.Text),
+    sa.Column("permalink", sa.Text),
+    sa.Column("action", sa.String(32)),
+    sa.Column("action_state", sa.String(16)),
+    sa.Column("action_caption", sa.Text),
+    sa.Column("action_actor", sa.String(128)),
+    sa.Column("action_attempts", sa.Integer),
+    sa.Column("action_at", UTCDateTime()),
+    sa.Column("action_next_at", UTCDateTime()),
+    sa.Column("action_reason", sa.Text),
+)
 
 _POST_COLUMNS: tuple[Any, ...] = (
     posts,
@@ -176,6 +228,7 @@ class PostFilter:
     account: str | None = None
     since: datetime | None = None
     limit: int | None = 50
+    followup: str | None = None  # "open": only posts with an open follow-up
 
 
 class Store:
@@ -384,6 +437,9 @@ class Store:
             query = query.where(posts.c.account == filters.account)
         if filters.since:
             query = query.where(posts.c.created_at >= filters.since)
+        if filters.followup:
+            query = query.where(sa.exists().where(
+                followups.c.post_id == posts.c.id, followups.c.state == filters.followup))
         query = query.order_by(posts.c.created_at.desc(), posts.c.id.desc())
         if filters.limit:
             query = query.limit(filters.limit)
@@ -637,6 +693,187 @@ class Store:
             return [(r.key, r.message, r.opened_at) for r in rows]
 
 
+    # -- follow-ups --------------------------------------------------------------
+
+    def unwatched_posts(self, posted_since: datetime) -> list[Post]:
+        """Posted posts (since ``posted_since``) that have no follow-up watch yet."""
+        query = (sa.select(*_POST_COLUMNS).join(articles, articles.c.id == posts.c.article_id)
+                 .where(posts.c.status == Status.POSTED.value,
+                        posts.c.posted_at >= posted_since,
+                        ~sa.exists().where(followup_watches.c.post_id == posts.c.id))
+                 .order_by(posts.c.id))
+        with self.begin() as conn:
+            return [_post_from_row(r) for r in conn.execute(query)]
+
+    def add_watch(self, watch: Watch) -> bool:
+        """Start watching a post; False if it is watched already."""
+        values = {**watch.__dict__, "markers": json.dumps(watch.markers, sort_keys=True)}
+        with self.begin() as conn:
+            if conn.execute(sa.select(followup_watches.c.post_id).where(
+                    followup_watches.c.post_id == watch.post_id)).first():
+                return False
+            conn.execute(followup_watches.insert().values(**values))
+        return True
+
+    def watch(self, post_id: int) -> Watch | None:
+        """The post's watch, ended or not."""
+        with self.begin() as conn:
+            row = conn.execute(sa.select(followup_watches)
+                               .where(followup_watches.c.post_id == post_id)).first()
+        return _watch_from_row(row) if row else None
+
+    def watches(self, *, active: bool = True, due_at: datetime | None = None,
+                feed: str | None = None, keys: Sequence[str] | None = None,
+                limit: int | None = None) -> list[tuple[Watch, Post]]:
+        """Watches with their posts: active ones, optionally only those due, of a feed,
+        or of articles with these keys; soonest check first."""
+        watch_columns = [c.label(f"w_{c.name}") for c in followup_watches.columns]
+        query = (sa.select(*watch_columns, *_POST_COLUMNS)
+                 .join(posts, posts.c.id == followup_watches.c.post_id)
+                 .join(articles, articles.c.id == posts.c.article_id)
+                 .order_by(followup_watches.c.next_check_at, followup_watches.c.post_id))
+        if active:
+            query = query.where(followup_watches.c.ended_at.is_(None))
+        if due_at is not None:
+            query = query.where(followup_watches.c.next_check_at <= due_at)
+        if feed is not None:
+            query = query.where(posts.c.feed == feed)
+        if keys is not None:
+            query = query.where(articles.c.key.in_(list(keys)))
+        if limit is not None:
+            query = query.limit(limit)
+        out = []
+        with self.begin() as conn:
+            for row in conn.execute(query):
+                data = row._asdict()
+                watch = {k[2:]: v for k, v in data.items() if k.startswith("w_")}
+                post = {k: v for k, v in data.items() if not k.startswith("w_")}
+                out.append((_watch_from_row(watch, mapping=True), _post_from_mapping(post)))
+        return out
+
+    def update_watch(self, post_id: int, conn: sa.Connection | None = None,
+                     **values: Any) -> None:
+        """Set columns of a watch (``markers`` as a dict)."""
+        if "markers" in values:
+            values["markers"] = json.dumps(values["markers"], sort_keys=True)
+        query = followup_watches.update().where(
+            followup_watches.c.post_id == post_id).values(**values)
+        if conn is not None:
+            conn.execute(query)
+            return
+        with self.begin() as own:
+            own.execute(query)
+
+    def end_watch(self, post_id: int, *, at: datetime, reason: str, actor: str) -> bool:
+        """Stop watching a post, with an event; False if it had ended already."""
+        with self.begin() as conn:
+            changed = conn.execute(followup_watches.update().where(
+                followup_watches.c.post_id == post_id, followup_watches.c.ended_at.is_(None))
+                .values(ended_at=at, ended_reason=reason)).rowcount
+            if changed:
+                row = conn.execute(sa.select(posts.c.feed, posts.c.account)
+                                   .where(posts.c.id == post_id)).first()
+                self.add_event(conn, at=at, actor=actor, kind="watch", post_id=post_id,
+                               feed=row.feed if row else None,
+                               account=row.account if row else None,
+                               reason=f"follow-up watch ended: {reason}")
+        return bool(changed)
+
+    def open_followup(self, *, post_id: int, kind: FollowupKind, incident: str,
+                      at: datetime, old_title: str, new_title: str, marker: str | None,
+                      reason: str, permalink: str | None, actor: str,
+                      baseline: dict[str, Any] | None = None) -> Followup | None:
+        """Record a follow-up and its event, and move the watch's baseline, in one
+        transaction; None if this incident was already recorded on the post."""
+        with self.begin() as conn:
+            if baseline:
+                self.update_watch(post_id, conn, **baseline)
+            if conn.execute(sa.select(followups.c.id).where(
+                    followups.c.post_id == post_id, followups.c.incident == incident)).first():
+                return None
+            result = conn.execute(followups.insert().values(
+                post_id=post_id, kind=kind.value, state=FollowupState.OPEN.value,
+                incident=incident, opened_at=at, old_title=old_title, new_title=new_title,
+                marker=marker, reason=reason, permalink=permalink, action_attempts=0))
+            assert result.inserted_primary_key is not None
+            followup_id = int(result.inserted_primary_key[0])
+            row = conn.execute(sa.select(posts.c.feed, posts.c.account)
+                               .where(posts.c.id == post_id)).first()
+            self.add_event(conn, at=at, actor=actor, kind="followup", post_id=post_id,
+                           feed=row.feed if row else None,
+                           account=row.account if row else None,
+                           reason=f"follow-up #{followup_id} opened: {reason}",
+                           data={"followup": followup_id, "kind": kind.value,
+                                 "old_title": old_title, "new_title": new_title,
+                                 "marker": marker, "permalink": permalink})
+        return self.followup(followup_id)
+
+    def followup(self, followup_id: int) -> Followup:
+        """One follow-up; NotFound if there is none."""
+        with self.begin() as conn:
+            row = conn.execute(sa.select(followups).where(followups.c.id == followup_id)).first()
+        if row is None:
+            raise NotFound(f"no follow-up with id {followup_id}")
+        return _followup_from_row(row)
+
+    def followups(self, *, post_id: int | None = None, state: FollowupState | None = None,
+                  action_states: Sequence[ActionState] = ()) -> list[Followup]:
+        """Follow-ups, oldest first."""
+        query = sa.select(followups).order_by(followups.c.id)
+        if post_id is not None:
+            query = query.where(followups.c.post_id == post_id)
+        if state is not None:
+            query = query.where(followups.c.state == state.value)
+        if action_states:
+            query = query.where(followups.c.action_state.in_([s.value for s in action_states]))
+        with self.begin() as conn:
+            return [_followup_from_row(r) for r in conn.execute(query)]
+
+    def set_followup(self, followup_id: int, *, expect: dict[str, Any] | None = None,
+                     event: dict[str, Any] | None = None, **values: Any) -> bool:
+        """Update a follow-up if its columns match ``expect`` (compare-and-set), with
+        an optional event on its post in the same transaction."""
+        for key, value in list(values.items()):
+            if hasattr(value, "value"):
+                values[key] = value.value
+        query = followups.update().where(followups.c.id == followup_id)
+        for key, value in (expect or {}).items():
+            column = followups.c[key]
+            value = value.value if hasattr(value, "value") else value
+            query = query.where(column.is_(None) if value is None else column == value)
+        with self.begin() as conn:
+            if not conn.execute(query.values(**values)).rowcount:
+                return False
+            if event:
+                row = conn.execute(sa.select(followups.c.post_id, posts.c.feed, posts.c.account)
+                                   .join(posts, posts.c.id == followups.c.post_id)
+                                   .where(followups.c.id == followup_id)).first()
+                assert row is not None
+                self.add_event(conn, post_id=row.post_id, feed=row.feed, account=row.account,
+                               **event)
+        return True
+
+
+def _watch_from_row(row: Any, *, mapping: bool = False) -> Watch:
+    data = dict(row) if mapping else row._asdict()
+    data["markers"] = json.loads(data["markers"] or "{}")
+    data["in_feed"] = bool(data["in_feed"])
+    return Watch(**data)
+
+
+def _followup_from_row(row: Any) -> Followup:
+    data = row._asdict()
+    data["kind"] = FollowupKind(data["kind"])
+    data["state"] = FollowupState(data["state"])
+    data["action"] = FollowupAction(data["action"]) if data["action"] else None
+    data["action_state"] = ActionState(data["action_state"]) if data["action_state"] else None
+    data["action_attempts"] = data["action_attempts"] or 0
+    data["old_title"] = data["old_title"] or ""
+    data["new_title"] = data["new_title"] or ""
+    data["reason"] = data["reason"] or ""
+    return Followup(**data)
+
+
 def _as_utc(value: Any) -> datetime | None:
     if value is None:
         return None
@@ -647,7 +884,10 @@ def _as_utc(value: Any) -> datetime | None:
 
 
 def _post_from_row(row: Any) -> Post:
-    data = row._asdict()
+    return _post_from_mapping(row._asdict())
+
+
+def _post_from_mapping(data: dict[str, Any]) -> Post:
     data["status"] = Status(data["status"])
     data["reason"] = data["reason"] or ""
     data["priority"] = data["priority"] or 0

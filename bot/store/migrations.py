@@ -184,3 +184,60 @@ def m001_initial(conn: sa.Connection) -> None:
         sa.Column("message", sa.Text, nullable=False),
     )
     meta.create_all(conn)
+
+
+@migration
+def m003_followups(conn: sa.Connection) -> None:
+    """Follow-ups: watched posted articles, and corrections and takedowns found on them."""
+    meta = sa.MetaData()
+    sa.Table("posts", meta, sa.Column("id", sa.Integer, primary_key=True))
+    sa.Table(
+        "followup_watches",
+        meta,
+        sa.Column("post_id", sa.Integer, sa.ForeignKey("posts.id"), primary_key=True),
+        sa.Column("started_at", UTCDateTime(), nullable=False),
+        sa.Column("until", UTCDateTime(), nullable=False),
+        sa.Column("next_check_at", UTCDateTime(), nullable=False),
+        # What the bot last saw of the article: the baseline the next poll or check is
+        # compared with (title, and marker counts in the title and the cleaned body).
+        sa.Column("title", sa.Text, nullable=False),
+        sa.Column("markers", sa.Text, nullable=False),
+        sa.Column("in_feed", sa.Boolean, nullable=False, server_default=sa.true()),
+        sa.Column("last_check_at", UTCDateTime()),
+        sa.Column("last_check", sa.Text),
+        sa.Column("archived_at", UTCDateTime()),
+        sa.Column("ended_at", UTCDateTime()),
+        sa.Column("ended_reason", sa.Text),
+    )
+    sa.Index("ix_followup_watches_due", meta.tables["followup_watches"].c.ended_at,
+             meta.tables["followup_watches"].c.next_check_at)
+    sa.Table(
+        "followups",
+        meta,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("post_id", sa.Integer, sa.ForeignKey("posts.id"), nullable=False),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("state", sa.String(16), nullable=False),
+        # One follow-up per incident: the same edit seen again opens nothing.
+        sa.Column("incident", sa.String(255), nullable=False),
+        sa.Column("opened_at", UTCDateTime(), nullable=False),
+        sa.Column("closed_at", UTCDateTime()),
+        sa.Column("old_title", sa.Text, nullable=False, server_default=""),
+        sa.Column("new_title", sa.Text, nullable=False, server_default=""),
+        sa.Column("marker", sa.Text),
+        sa.Column("reason", sa.Text, nullable=False, server_default=""),
+        sa.Column("permalink", sa.Text),
+        sa.Column("action", sa.String(32)),
+        sa.Column("action_state", sa.String(16)),
+        sa.Column("action_caption", sa.Text),
+        sa.Column("action_actor", sa.String(128)),
+        sa.Column("action_attempts", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("action_at", UTCDateTime()),
+        sa.Column("action_next_at", UTCDateTime()),
+        sa.Column("action_reason", sa.Text),
+        sa.UniqueConstraint("post_id", "incident", name="uq_followups_incident"),
+    )
+    sa.Index("ix_followups_post", meta.tables["followups"].c.post_id)
+    sa.Index("ix_followups_state", meta.tables["followups"].c.state)
+    meta.tables["followup_watches"].create(conn)
+    meta.tables["followups"].create(conn)

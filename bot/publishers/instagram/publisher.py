@@ -34,9 +34,17 @@ from pydantic import ValidationError
 
 from bot.config import AccountConfig, Config
 from bot.dates import local_time
-from bot.errors import Ambiguous, BotError, NeedsHuman, PostRejected, PublishError, SessionExpired
+from bot.errors import (
+    Ambiguous,
+    BotError,
+    NeedsHuman,
+    PostRejected,
+    PublishError,
+    SessionExpired,
+    Transient,
+)
 from bot.models import AccountState, Actor
-from bot.publishers.base import PostFiles, Published, Publisher
+from bot.publishers.base import LivePost, LiveState, PostFiles, Published, Publisher
 from bot.publishers.instagram.errors import describe, is_login_required, translate
 from bot.publishers.instagram.session import (
     Credentials,
@@ -153,6 +161,67 @@ class InstagramPublisher(Publisher):
             return None
 
         return self._run("exactly-once check", look)
+
+    # -- follow-ups ------------------------------------------------------------------
+
+    def edit_caption(self, post: LivePost, caption: str) -> None:
+        """instagrapi's ``media_edit``: ``media/{id}/edit_media/`` with the new caption."""
+        def edit(client: Client) -> None:
+            media_id = self._media_id(client, post)
+            # media_edit reads the media first, and instagrapi's media_info answers a
+            # private API fault by trying the public web API; read it here so that a
+            # fault is raised (and mapped) instead.
+            pk = client.media_pk(media_id)
+            client._medias_cache[pk] = client.media_info_v1(pk)
+            reply = client.media_edit(media_id, caption)
+            if not isinstance(reply, dict) or reply.get("status") != "ok":
+                raise Transient(f"edit_media answered without status ok: {_short(reply)}")
+
+        self._run("caption edit", edit, post_specific=True)
+
+    def archive(self, post: LivePost) -> None:
+        """instagrapi's ``media_archive``: ``media/{id}/only_me/``."""
+        def hide(client: Client) -> None:
+            if not client.media_archive(self._media_id(client, post)):
+                raise Transient("only_me answered without status ok")
+
+        self._run("archive", hide, post_specific=True)
+
+    def live_state(self, post: LivePost) -> LiveState:
+        """The caption from ``media/{id}/info/``; archived if it is in ``feed/only_me_feed/``.
+
+        Read with ``private_request`` so that a fault raises instead of reading as
+        "no caption" or "not archived".
+        """
+        def look(client: Client) -> LiveState:
+            pk = str(post.media_id).split("_")[0]
+            reply = client.private_request(f"media/{pk}/info/")
+            items = reply.get("items") or []
+            if not items:
+                raise PostRejected(f"media {pk} is not on Instagram any more")
+            caption = _caption(items[0])
+            archived = False
+            max_id = ""
+            for _ in range(_MAX_PAGES):
+                page = client.private_request(
+                    "feed/only_me_feed/", params={"max_id": max_id} if max_id else None)
+                for item in page.get("items") or []:
+                    media = item.get("media", item)
+                    if str(media.get("pk")) == pk:
+                        archived = True
+                max_id = str(page.get("max_id") or page.get("next_max_id") or "")
+                if archived or not max_id or not page.get("more_available", bool(max_id)):
+                    break
+            return LiveState(caption=caption, archived=archived)
+
+        return self._run("follow-up check", look)
+
+    def _media_id(self, client: Client, post: LivePost) -> str:
+        # "<pk>_<user id>": instagrapi would otherwise look the owner up with one more call.
+        media_id = str(post.media_id)
+        if "_" not in media_id and client.user_id:
+            media_id = f"{media_id}_{client.user_id}"
+        return media_id
 
     def check(self) -> str:
         """One cheap call to validate the session, plus the account's state."""
@@ -356,6 +425,10 @@ def _caption_has_link(caption: str, *links: str) -> bool:
                 return True
             start = caption.find(link, start + 1)
     return False
+
+
+def _short(reply: Any) -> str:
+    return json.dumps(reply, default=str)[:200]
 
 
 def _fingerprint(settings: dict[str, Any]) -> str:
