@@ -371,16 +371,13 @@ class FollowUp:
                 # The call may have landed before the crash or the fault: look first.
                 state = publisher.live_state(live)
                 if self._landed(record, state.caption, state.archived):
-                    return self._settle(record, post, actor=Actor.FOLLOWUP,
-                                        how="found already done on the post")
+                    return self._settle(record, post, how="found already done on the post")
             if record.action == FollowupAction.ARCHIVE:
                 watch = self.store.watch(post.id)
                 if watch is not None and watch.archived_at is not None:
-                    return self._settle(record, post, actor=Actor.FOLLOWUP,
-                                        how="the post was archived already")
+                    return self._settle(record, post, how="the post was archived already")
             elif record.action_caption == post.caption:
-                return self._settle(record, post, actor=Actor.FOLLOWUP,
-                                    how="the post already has this caption")
+                return self._settle(record, post, how="the post already has this caption")
             if not self.store.set_followup(
                     record.id, expect={"action_state": record.action_state,
                                        "action_attempts": record.action_attempts},
@@ -395,7 +392,7 @@ class FollowUp:
                 publisher.edit_caption(live, record.action_caption or "")
         except PublishError as exc:
             return self._failed(self.store.followup(record.id), post, exc, counted=sent)
-        return self._settle(self.store.followup(record.id), post, actor=Actor.FOLLOWUP,
+        return self._settle(self.store.followup(record.id), post,
                             how=f"sent to {publisher.name}")
 
     @staticmethod
@@ -404,8 +401,9 @@ class FollowUp:
             return archived
         return caption is not None and caption.strip() == (record.action_caption or "").strip()
 
-    def _settle(self, record: Followup, post: Post, *, actor: str, how: str) -> str:
+    def _settle(self, record: Followup, post: Post, *, how: str) -> str:
         now = self.clock()
+        actor = record.action_actor or Actor.FOLLOWUP  # who decided it
         action = record.action
         what = ("caption updated" if action == FollowupAction.UPDATE_CAPTION
                 else "post archived (only me)")
