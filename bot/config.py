@@ -531,6 +531,14 @@ class FollowupConfig(Section):
         return cleaned
 
 
+class WebConfig(Section):
+    """The desk (``bot web``) and the public link-in-bio page (``[web]``)."""
+
+    public_url: Url | None = None  # the desk's own address, for links from elsewhere
+    bio_title: str | None = Field(default=None, min_length=1, max_length=120)
+    bio_limit: int = Field(default=30, ge=1, le=200)
+
+
 class Config(Section):
     """The whole ``bot.toml``."""
 
@@ -545,6 +553,7 @@ class Config(Section):
     publish: PublishConfig = PublishConfig()
     alerts: AlertsConfig = AlertsConfig()
     followup: FollowupConfig = FollowupConfig()
+    web: WebConfig = WebConfig()
 
     @field_validator("timezone")
     @classmethod

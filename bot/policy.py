@@ -177,6 +177,40 @@ def verdict(
     return Verdict(False, reason, slot)
 
 
+def forecast(
+    policy: Policy,
+    now: datetime,
+    bypasses: Sequence[Bypass],
+    *,
+    last_posted_at: datetime | None,
+    posted_on: PostedOn,
+) -> list[datetime | None]:
+    """Expected publishing times of a queue, in order: one per entry of ``bypasses``.
+
+    Each post takes the first slot after the one before it, with that slot counted as
+    a post (for ``min_gap`` and the daily cap). ``None`` from the first post that has
+    no slot within about a year onwards. Retries and expiry are not foreseen.
+    """
+    extra: dict[date, int] = {}
+
+    def counted(day: date) -> int:
+        return posted_on(day) + extra.get(day, 0)
+
+    slots: list[datetime | None] = []
+    moment, last = now, last_posted_at
+    for bypass in bypasses:
+        slot, _ = next_slot(policy, moment, last_posted_at=last, posted_on=counted,
+                            bypass=bypass)
+        slots.append(slot)
+        if slot is None:
+            slots.extend([None] * (len(bypasses) - len(slots)))
+            break
+        day = policy.local_day(slot)
+        extra[day] = extra.get(day, 0) + 1
+        moment, last = slot, slot
+    return slots
+
+
 def is_expired(published: datetime | None, created: datetime, now: datetime,
                max_age: timedelta) -> bool:
     """Whether the article (published, else first seen) is older than ``max_age`` now."""

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
@@ -227,8 +227,12 @@ class PostFilter:
     feed: str | None = None
     account: str | None = None
     since: datetime | None = None
+    until: datetime | None = None
+    q: str | None = None  # words that must all appear in the title (case-insensitive)
     limit: int | None = 50
     followup: str | None = None  # "open": only posts with an open follow-up
+    offset: int = 0
+    newest: Literal["created", "posted"] = "created"  # what "newest first" sorts by
 
 
 class Store:
@@ -428,23 +432,27 @@ class Store:
 
     def posts(self, filters: PostFilter = PostFilter()) -> list[Post]:
         """Posts, newest first, filtered."""
-        query = sa.select(*_POST_COLUMNS).join(articles, articles.c.id == posts.c.article_id)
-        if filters.status:
-            query = query.where(posts.c.status.in_(list(filters.status)))
-        if filters.feed:
-            query = query.where(posts.c.feed == filters.feed)
-        if filters.account:
-            query = query.where(posts.c.account == filters.account)
-        if filters.since:
-            query = query.where(posts.c.created_at >= filters.since)
-        if filters.followup:
-            query = query.where(sa.exists().where(
-                followups.c.post_id == posts.c.id, followups.c.state == filters.followup))
-        query = query.order_by(posts.c.created_at.desc(), posts.c.id.desc())
+        query = _filtered(
+            sa.select(*_POST_COLUMNS).join(articles, articles.c.id == posts.c.article_id),
+            filters)
+        if filters.newest == "posted":
+            query = query.order_by(posts.c.posted_at.desc(), posts.c.id.desc())
+        else:
+            query = query.order_by(posts.c.created_at.desc(), posts.c.id.desc())
         if filters.limit:
             query = query.limit(filters.limit)
+        if filters.offset:
+            query = query.offset(filters.offset)
         with self.begin() as conn:
             return [_post_from_row(r) for r in conn.execute(query)]
+
+    def count_posts(self, filters: PostFilter = PostFilter()) -> int:
+        """How many posts match ``filters`` (ignoring limit and offset)."""
+        query = _filtered(
+            sa.select(sa.func.count()).select_from(posts)
+            .join(articles, articles.c.id == posts.c.article_id), filters)
+        with self.begin() as conn:
+            return int(conn.execute(query).scalar() or 0)
 
     def queued_posts(self, account: str, limit: int | None = None) -> list[Post]:
         """The account's queued posts in publishing order: priority, then oldest article."""
@@ -872,6 +880,29 @@ def _followup_from_row(row: Any) -> Followup:
     data["new_title"] = data["new_title"] or ""
     data["reason"] = data["reason"] or ""
     return Followup(**data)
+
+
+def _filtered(query: Any, filters: PostFilter) -> Any:
+    if filters.status:
+        query = query.where(posts.c.status.in_(list(filters.status)))
+    if filters.feed:
+        query = query.where(posts.c.feed == filters.feed)
+    if filters.account:
+        query = query.where(posts.c.account == filters.account)
+    if filters.since:
+        query = query.where(posts.c.created_at >= filters.since)
+    if filters.until:
+        query = query.where(posts.c.created_at < filters.until)
+    for word in (filters.q or "").split():
+        # LIKE's own wildcards in the search are literal characters.
+        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(articles.c.title.ilike(f"%{escaped}%", escape="\\"))
+    if filters.followup:
+        query = query.where(sa.exists().where(
+            followups.c.post_id == posts.c.id, followups.c.state == filters.followup))
+    if filters.newest == "posted":
+        query = query.where(posts.c.posted_at.is_not(None))
+    return query
 
 
 def _as_utc(value: Any) -> datetime | None:
