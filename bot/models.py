@@ -89,6 +89,13 @@ class Post:
     story_reason: str | None
     story_media_id: str | None
     story_posted_at: datetime | None
+    post_now_at: datetime | None = None  # "post now" asked at: windows, gap and cap ignored
+    edits: dict[str, str] = field(default_factory=dict)  # an admin's headline/caption/alt_text
+
+    @property
+    def headline(self) -> str:
+        """The headline the card shows: an admin's edit, else the article's title."""
+        return self.edits.get("headline") or self.title
 
     @property
     def basename(self) -> str:

@@ -116,6 +116,8 @@ posts = sa.Table(
     sa.Column("story_reason", sa.Text),
     sa.Column("story_media_id", sa.Text),
     sa.Column("story_posted_at", UTCDateTime()),
+    sa.Column("post_now_at", UTCDateTime()),  # m005: a human asked for it to go out now
+    sa.Column("edits", sa.Text),  # m005: JSON of the admins' headline/caption/alt text
 )
 events = sa.Table(
     "events", metadata,
@@ -459,7 +461,9 @@ class Store:
         query = (
             sa.select(*_POST_COLUMNS).join(articles, articles.c.id == posts.c.article_id)
             .where(posts.c.account == account, posts.c.status == Status.QUEUED.value)
-            .order_by(posts.c.priority.desc(),
+            # "Post now" goes first, then priority, then the oldest article.
+            .order_by(posts.c.post_now_at.is_(None), posts.c.post_now_at.asc(),
+                      posts.c.priority.desc(),
                       sa.func.coalesce(articles.c.published_at, posts.c.created_at).asc(),
                       posts.c.id.asc())
         )
@@ -550,6 +554,40 @@ class Store:
             self.add_event(conn, at=at, actor=actor, kind="status", post_id=post_id,
                            feed=row.feed, account=row.account, from_status=row.status,
                            to_status=to.value, reason=reason, data=data)
+        return True
+
+    def update_post_checked(
+        self,
+        post_id: int,
+        *,
+        expect: Iterable[Status],
+        unchanged_since: datetime,
+        actor: str,
+        at: datetime,
+        kind: str,
+        reason: str,
+        data: dict[str, Any] | None = None,
+        **values: Any,
+    ) -> bool:
+        """Set columns of a post still in ``expect`` and last updated at ``unchanged_since``.
+
+        Writes the event in the same transaction. Returns False (changing nothing) when
+        the post moved on meanwhile: another status, or another update since.
+        """
+        expected = [s.value for s in expect]
+        with self.begin() as conn:
+            row = conn.execute(sa.select(posts.c.feed, posts.c.account, posts.c.status)
+                               .where(posts.c.id == post_id)).first()
+            if row is None:
+                raise NotFound(f"no post with id {post_id}")
+            changed = conn.execute(
+                posts.update().where(posts.c.id == post_id, posts.c.status.in_(expected),
+                                     posts.c.updated_at == unchanged_since)
+                .values(updated_at=at, **values)).rowcount
+            if not changed:
+                return False
+            self.add_event(conn, at=at, actor=actor, kind=kind, post_id=post_id,
+                           feed=row.feed, account=row.account, reason=reason, data=data)
         return True
 
     def update_post(self, post_id: int, **values: Any) -> None:
@@ -925,6 +963,7 @@ def _post_from_mapping(data: dict[str, Any]) -> Post:
     data["attempts"] = data["attempts"] or 0
     if data.get("story_status"):
         data["story_status"] = StoryStatus(data["story_status"])
+    data["edits"] = json.loads(data["edits"]) if data.get("edits") else {}
     return Post(**data)
 
 

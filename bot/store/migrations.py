@@ -241,3 +241,13 @@ def m003_followups(conn: sa.Connection) -> None:
     sa.Index("ix_followups_state", meta.tables["followups"].c.state)
     meta.tables["followup_watches"].create(conn)
     meta.tables["followups"].create(conn)
+
+
+@migration
+def m005_web(conn: sa.Connection) -> None:
+    """The desk: "post now" requests and the admins' edits of a post before it goes out."""
+    # ADD COLUMN, not a table rebuild: SQLite and PostgreSQL both take it as it is.
+    for column in (sa.Column("post_now_at", UTCDateTime()), sa.Column("edits", sa.Text)):
+        name = column.compile(dialect=conn.dialect)
+        kind = column.type.compile(dialect=conn.dialect)
+        conn.execute(sa.text(f"ALTER TABLE posts ADD COLUMN {name} {kind}"))

@@ -7,8 +7,6 @@ Core), so handlers run its calls in Starlette's thread pool.
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -33,7 +31,7 @@ from starlette.staticfiles import StaticFiles
 
 from bot.errors import BotError, InvalidAction, NotFound, PreflightError
 from bot.models import Post, Status
-from bot.shapes import CSV_FIELDS, post_row
+from bot.shapes import posts_csv
 from bot.store import PostFilter
 from bot.web.auth import LoginLimiter, Sessions, WebSettings, csrf_ok, new_csrf_token
 from bot.web.bio import BioPage, bio_etag
@@ -232,9 +230,9 @@ class Desk:
         """Feeds, accounts, the queue with expected times, open alerts, follow-ups."""
         status = await call(self.bot.status)
         queue = await call(self.bot.queue_forecast)
-        followups = await call(self.bot.open_followups)
+        # Open follow-ups appear here once the follow-up feature exists.
         return self.page(request, "dashboard.html", status=status, queue=queue,
-                         followups=followups)
+                         followups=[])
 
     def _filters(self, request: Request) -> tuple[PostFilter, dict[str, Any], list[str]]:
         params = request.query_params
@@ -287,13 +285,9 @@ class Desk:
             return Response("; ".join(problems) + "\n", status_code=400,
                             media_type="text/plain; charset=utf-8")
         posts = await call(self.bot.posts, replace(filters, limit=None, offset=0))
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS, extrasaction="ignore")
-        writer.writeheader()
-        for post in posts:
-            writer.writerow(post_row(post, self.bot.config.tz))
         stamp = self.bot.clock().astimezone(self.tz).strftime("%Y%m%d-%H%M")
-        return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8", headers={
+        return Response(posts_csv(posts, self.tz), media_type="text/csv; charset=utf-8",
+                        headers={
             "content-disposition": f'attachment; filename="posts-{stamp}.csv"'})
 
     async def post(self, request: Request, *, status_code: int = 200,
@@ -307,9 +301,8 @@ class Desk:
                              title="Posting tidak ditemukan",
                              message=f"Tidak ada posting dengan nomor {post_id}.")
         events = await call(self.bot.timeline, post_id)
-        headline = await call(self.bot.headline, post_id)
         form = edit or {"caption": post.caption or "", "alt_text": post.alt_text or "",
-                        "headline": headline}
+                        "headline": post.headline}
         return self.page(request, "post.html", status_code=status_code, post=post,
                          events=events, actions=ACTIONS_BY_STATUS.get(post.status, ()),
                          edit=form, edit_error=error, version=_version(post))
@@ -360,7 +353,8 @@ class Desk:
             elif name == "edit":
                 fields = _edit_fields(form)
                 try:
-                    await call(self.bot.edit_post, post_id, actor=actor, **fields)
+                    await call(self.bot.edit_post, post_id, actor=actor,
+                               unchanged_since=post.updated_at, **fields)
                 except PreflightError as exc:
                     return await self.post(request, status_code=422, edit=fields,
                                            error=f"Suntingan ditolak, tidak ada yang diubah: "
@@ -368,9 +362,10 @@ class Desk:
                 self.flash(request, "ok", "Suntingan disimpan; kartu dan pemeriksaan "
                                           "Instagram diperbarui.")
             elif name == "followup":
-                await call(self.bot.followup, post_id,
-                           action=_field(form, "do") or "", actor=actor)
-                self.flash(request, "ok", "Tindak lanjut dicatat.")
+                # Wired for the follow-up feature (corrections and takedowns), which
+                # this version does not have yet: say so, change nothing.
+                self.flash(request, "error", "Tindak lanjut (ralat, arsip) belum tersedia "
+                                             "di versi ini; tidak ada yang diubah.")
             else:
                 raise HTTPException(404)
         except InvalidAction as exc:
