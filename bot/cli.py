@@ -562,3 +562,84 @@ def status(state: State, fmt: str) -> None:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
     click.echo(format_status(data))
+
+
+# -- the web desk --------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0 for every interface, as on a host).")
+@click.option("--port", type=click.IntRange(1, 65535), envvar="PORT", default=8000,
+              show_default=True, help="Port to listen on (env PORT).")
+@pass_state
+def web(state: State, host: str, port: int) -> None:
+    """Serve the newsroom desk and the public /bio page (uvicorn; stops on SIGTERM).
+
+    Admins log in with BOT_ADMIN_USER and BOT_ADMIN_PASSWORD_HASH (from
+    `bot hash-password`); BOT_SECRET_KEY signs the session cookies and is required.
+
+    \b
+    Example:
+        bot web --port 8000          # then open http://127.0.0.1:8000/
+        bot web --host 0.0.0.0 --port $PORT
+    """
+    from bot.web.auth import WebSettings
+    from bot.web.server import serve
+
+    with errors_to_exit_codes():
+        settings = WebSettings.from_env()
+    bot = state.bot
+    log.info("desk on http://%s:%d/ (bio at /bio)", host, port)
+    with errors_to_exit_codes():
+        serve(bot, settings, host=host, port=port)
+
+
+@cli.command(name="hash-password")
+def hash_password_command() -> None:
+    """Read a password and print its Argon2 hash, for BOT_ADMIN_PASSWORD_HASH.
+
+    On a terminal it asks twice; otherwise it reads standard input: the first line, or
+    two lines that must be equal. The password itself is never printed.
+
+    \b
+    Example:
+        bot hash-password                       # asks for it twice
+        printf '%s\\n' "$PASSWORD" | bot hash-password
+    """
+    from bot.web.auth import hash_password
+
+    if sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True,
+                                err=True)
+    else:
+        lines = sys.stdin.read().splitlines()
+        if not lines or not lines[0]:
+            raise BadUsage("no password on standard input (give it as the first line)")
+        if len(lines) > 1 and lines[1] and lines[1] != lines[0]:
+            raise BadUsage("the two passwords on standard input differ")
+        password = lines[0]
+    if len(password) < 8:
+        raise BadUsage("the password is too short: use at least 8 characters")
+    click.echo(hash_password(password))
+
+
+@cli.command()
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              required=True, help="Folder for index.html, bio.css and thumbs/.")
+@pass_state
+def bio(state: State, out_dir: Path) -> None:
+    """Write the link-in-bio page as static files, for hosting on the site itself.
+
+    The same page as the desk's /bio: the newest posted posts, newest first, each
+    linking to its article with utm_medium=bio.
+
+    \b
+    Example:
+        bot bio --out /var/www/editorialkaltim.com/bio
+    """
+    from bot.web.bio import write_bio
+
+    with errors_to_exit_codes():
+        index, count = write_bio(state.bot, out_dir)
+    click.echo(f"{index}: {count} post(s)")

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.alerts import Alerter
+from bot.cards.thumbs import thumbnail
 from bot.config import Config
-from bot.errors import InvalidAction
+from bot.errors import InvalidAction, NotFound
 from bot.http import HttpClient
 from bot.models import Actor, Event, Followup, FollowupState, Post, Status
 from bot.pipeline.followup import FollowUp, FollowupReport
@@ -27,7 +28,7 @@ from bot.pipeline.poll import Poller, PollReport
 from bot.pipeline.publish import Outcome, Publishing
 from bot.pipeline.render import PostRendering, Renderer
 from bot.publishers import Publisher, PublisherPool
-from bot.status import collect_status
+from bot.status import collect_health, collect_status, queue_forecast
 from bot.store import PostFilter, Store
 
 log = logging.getLogger(__name__)
@@ -162,7 +163,8 @@ class Bot:
             what = ("it is uploading right now; try again in a minute"
                     if post.status == Status.PUBLISHING else f"it is {post.status}")
             raise InvalidAction(f"cannot skip post {post_id}: {what}")
-        self._act(post, Status.SKIPPED, allowed, actor, _human_reason("skipped", actor, reason))
+        self._act(post, Status.SKIPPED, allowed, actor, _human_reason("skipped", actor, reason),
+                  post_now_at=None)
         return self.store.post(post_id)
 
     def retry(self, post_id: int, *, reason: str = "", actor: str = Actor.CLI) -> Post:
@@ -184,7 +186,7 @@ class Bot:
                 f"cannot retry post {post_id}: it is {post.status} (retry takes failed, queued, "
                 "skipped or publishing posts)")
         self._act(post, Status.QUEUED, allowed, actor, _human_reason("retry", actor, reason),
-                  next_attempt_at=None,
+                  next_attempt_at=None, post_now_at=None,
                   attempts=0 if post.status == Status.FAILED else post.attempts)
         return self.rendering.ensure_rendered(self.store.post(post_id), actor=actor)
 
@@ -201,6 +203,21 @@ class Bot:
         """Close the post's open follow-up without touching the Instagram post."""
         return self.followup.act(post_id, "dismiss", actor=actor, reason=reason)
 
+    def post_now(self, post_id: int, *, reason: str = "", actor: str = Actor.CLI) -> Post:
+        """Make a queued or failed post go out at the worker's next tick, like ``--force``
+        (windows, quiet days, min_gap and the cap ignored; never a cooldown or stop)."""
+        return self.publishing.post_now(post_id, reason=reason, actor=actor)
+
+    def edit_post(self, post_id: int, *, caption: str, alt_text: str, headline: str,
+                  actor: str, unchanged_since: datetime) -> Post:
+        """Edit a post's card headline (re-rendering the cards), caption and alt text.
+
+        Preflight runs again; PreflightError or InvalidAction leave the post as it was.
+        """
+        return self.rendering.edit(post_id, caption=caption, alt_text=alt_text,
+                                   headline=headline, actor=actor,
+                                   unchanged_since=unchanged_since)
+
     def _act(self, post: Post, to: Status, expect: list[Status], actor: str, reason: str,
              **values: Any) -> None:
         if not self.store.transition(post.id, to, expect=expect, actor=actor, at=self.clock(),
@@ -214,9 +231,51 @@ class Bot:
         """The post log."""
         return self.store.posts(filters or PostFilter())
 
+    def count_posts(self, filters: PostFilter | None = None) -> int:
+        """How many posts the log's filters match (for paging)."""
+        return self.store.count_posts(filters or PostFilter())
+
     def post(self, post_id: int) -> Post:
         """One post."""
         return self.store.post(post_id)
+
+    def bio_posts(self) -> list[Post]:
+        """The link-in-bio page's posts: ``posted`` only, newest first, one per article,
+        at most ``[web] bio_limit``."""
+        limit = self.config.web.bio_limit
+        posts = self.store.posts(PostFilter(status=[Status.POSTED.value], newest="posted",
+                                            limit=limit * len(self.config.accounts)))
+        seen: set[int] = set()
+        shown = []
+        for post in posts:
+            if post.article_id not in seen:
+                seen.add(post.article_id)
+                shown.append(post)
+        return shown[:limit]
+
+    def image_file(self, post_id: int, *, story: bool = False) -> Path:
+        """The post's card (or story card) file; NotFound if it has none in the data dir.
+
+        A path from the store is only followed inside the data dir, so a bad row can
+        never make the web desk serve another file.
+        """
+        post = self.store.post(post_id)
+        raw = post.story_path if story else post.card_path
+        if not raw:
+            raise NotFound(f"post {post_id} has no {'story card' if story else 'card'}")
+        path = Path(raw).resolve()
+        if not path.is_relative_to(self.data_dir.resolve()) or not path.is_file():
+            raise NotFound(f"post {post_id}'s {'story' if story else 'card'} file is missing")
+        return path
+
+    def thumbnail(self, post_id: int, *, posted_only: bool) -> Path:
+        """A small cached copy of the post's card (``posted_only``: for the public bio)."""
+        if posted_only and self.store.post(post_id).status != Status.POSTED:
+            raise NotFound(f"post {post_id} is not posted")
+        try:
+            return thumbnail(self.image_file(post_id), self.data_dir / "thumbs")
+        except OSError as exc:
+            raise NotFound(f"post {post_id}'s card cannot be read: {exc}") from exc
 
     def timeline(self, post_id: int) -> list[Event]:
         """A post's events, oldest first."""
@@ -231,6 +290,15 @@ class Bot:
         """``bot status`` as a JSON-ready dict: feeds, accounts and open alerts."""
         return collect_status(self.store, config=self.config, now=self.clock(),
                               publishing=self.publishing)
+
+    def queue_forecast(self) -> list[dict[str, Any]]:
+        """Every account's queue in order, each post with its expected publishing time."""
+        return queue_forecast(self.store, config=self.config, now=self.clock(),
+                              publishing=self.publishing)
+
+    def health(self) -> dict[str, Any]:
+        """``/healthz``: the store, the age of the last poll per feed, account states."""
+        return collect_health(self.store, config=self.config, now=self.clock())
 
 
 def _human_reason(action: str, actor: str, reason: str) -> str:

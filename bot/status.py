@@ -8,14 +8,15 @@ fire time, or the last poll plus ``poll_every``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.config import Config, FeedConfig
+from bot.errors import StoreError
 from bot.models import AccountState, Status
 from bot.pipeline.publish import Publishing
-from bot.policy import Bypass, next_slot
+from bot.policy import Bypass, forecast, next_slot
 from bot.store import PostFilter, Store
 from bot.triggers import feed_trigger
 from bot.units import format_duration
@@ -114,6 +115,94 @@ def _account_status(store: Store, config: Config, publishing: Publishing, name: 
         "daily_cap": policy.daily_cap,
         "last_posted_at": iso(last),
     }
+
+
+def queue_forecast(store: Store, *, config: Config, now: datetime, publishing: Publishing,
+                   per_account: int = 50) -> list[dict[str, Any]]:
+    """Every account's queue in publishing order, each post with its expected time.
+
+    Slots follow one another (a post taken counts for ``min_gap`` and the cap); a
+    cooldown starts the account's slots at its end, a stopped account has none.
+    Times are a forecast: a retry, an expiry or a new priority post changes them.
+    """
+    entries: list[dict[str, Any]] = []
+    for account in config.accounts:
+        name = account.name
+        queue = store.queued_posts(name, limit=per_account)
+        if not queue:
+            continue
+        record = store.account(name)
+        note = ""
+        slots: list[datetime | None]
+        if record.state == AccountState.STOPPED:
+            slots, note = [None] * len(queue), "akun berhenti"
+        else:
+            start = now
+            if record.state == AccountState.COOLDOWN and record.until and record.until > now:
+                start, note = record.until, "setelah jeda akun"
+            slots = forecast(publishing.policy(name), start,
+                             [publishing.bypass_for(p) for p in queue],
+                             last_posted_at=store.last_posted_at(name),
+                             posted_on=publishing.posted_on(name))
+        for post, slot in zip(queue, slots, strict=True):
+            if slot is not None and post.next_attempt_at and post.next_attempt_at > slot:
+                slot = post.next_attempt_at
+            entries.append({"account": name, "post": post, "expected_at": slot,
+                            "post_now": post.post_now_at is not None, "note": note})
+    far = datetime.max.replace(tzinfo=now.tzinfo)
+    entries.sort(key=lambda e: (e["expected_at"] or far, e["account"]))
+    return entries
+
+
+def collect_health(store: Store, *, config: Config, now: datetime) -> dict[str, Any]:
+    """``/healthz``: is the store usable, and are the feeds still being polled?
+
+    ``ok`` is false when the store fails or a feed's last poll is older than three of
+    its intervals (for a crontab, three missed fire times), as when the worker died.
+    """
+    try:
+        feeds: dict[str, Any] = {}
+        for feed in config.feeds:
+            state = store.feed_state(feed.name)
+            last = state.last_polled_at if state else None
+            feeds[feed.name] = {
+                "last_poll_age_s": round((now - last).total_seconds()) if last else None,
+                "last_status": state.last_status if state else None,
+                "stale": _stale(feed, last, now, config.tz),
+            }
+        accounts = {}
+        for account in config.accounts:
+            record = store.account(account.name)
+            active = (record.state == AccountState.COOLDOWN
+                      and (record.until is None or record.until <= now))
+            accounts[account.name] = {
+                "state": AccountState.ACTIVE.value if active else record.state.value,
+                "until": (record.until.isoformat()
+                          if record.until and not active and record.state == "cooldown"
+                          else None)}
+    except StoreError as exc:
+        return {"ok": False, "store": f"error: {exc}", "last_poll_age_s": None,
+                "feeds": {}, "accounts": {}}
+    ages = [f["last_poll_age_s"] for f in feeds.values() if f["last_poll_age_s"] is not None]
+    return {"ok": not any(f["stale"] for f in feeds.values()), "store": "ok",
+            "last_poll_age_s": min(ages) if ages else None, "feeds": feeds,
+            "accounts": accounts}
+
+
+def _stale(feed: FeedConfig, last: datetime | None, now: datetime, tz: ZoneInfo) -> bool:
+    if last is None:
+        return True
+    if feed.cron:
+        trigger = feed_trigger(feed, tz)
+        fire: datetime = last
+        for _ in range(3):
+            following: datetime | None = trigger.get_next_fire_time(
+                None, fire + timedelta(seconds=1))
+            if following is None:
+                return False
+            fire = following
+        return now > fire
+    return now - last > 3 * feed.poll_every
 
 
 def format_status(data: dict[str, Any]) -> str:

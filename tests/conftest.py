@@ -30,6 +30,7 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("BOT_DATA_DIR", str(directory))
     for name in ("BOT_CONFIG", "DATABASE_URL", "BOT_INSTAGRAM_API", "BOT_ALERT_WEBHOOK",
                  "BOT_LOG_FORMAT", "BOT_LOG_LEVEL", "BOT_SECRET_KEY",
+                 "BOT_ADMIN_USER", "BOT_ADMIN_PASSWORD_HASH", "PORT", "FORWARDED_ALLOW_IPS",
                  "IG_USERNAME", "IG_PASSWORD", "IG_TOTP_SECRET"):
         monkeypatch.delenv(name, raising=False)
     yield directory

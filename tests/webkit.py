@@ -9,6 +9,7 @@ compare-and-set transition, as the publish step would.
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,7 +19,7 @@ from argon2 import PasswordHasher
 from bot.config import load_config
 from bot.core import Bot
 from bot.models import Status
-from bot.store import PostFilter
+from bot.store import PostFilter, Store
 from tests.feedkit import FeedServer, Item, Route, rss, write_config
 
 ADMIN_USER = "redaksi"
@@ -64,6 +65,25 @@ def _items() -> list[Item]:
                           published=NOW - timedelta(minutes=10 * (i + 1)),
                           categories=("Kutim",) if i % 2 else ("Samarinda",)))
     return items
+
+
+def clone(seeded: Seeded, source: Path, target: Path) -> Seeded:
+    """A copy of a seeded data dir (store, cards) at ``target``, with the posts' file
+    paths pointing into the copy: seeding once per module keeps the tests quick."""
+    shutil.copytree(source, target, dirs_exist_ok=True)
+    store = Store.for_data_dir(target)
+    try:
+        for post in store.posts(PostFilter(limit=None)):
+            paths = {}
+            for name in ("card_path", "story_path"):
+                value = getattr(post, name)
+                if value:
+                    paths[name] = str(target / Path(value).relative_to(source))
+            if paths:
+                store.update_post(post.id, **paths)
+    finally:
+        store.close()
+    return seeded
 
 
 @dataclass(frozen=True)

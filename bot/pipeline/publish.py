@@ -34,6 +34,7 @@ from bot.config import Config
 from bot.dates import local_time
 from bot.errors import (
     Ambiguous,
+    InvalidAction,
     NeedsHuman,
     PostRejected,
     PublishError,
@@ -126,7 +127,10 @@ class Publishing:
         return None
 
     def bypass_for(self, post: Post) -> Bypass:
-        """What the post's priority rule (if it still matches one) lets it ignore."""
+        """What the post may ignore: everything but cooldowns and stops after "post now",
+        else what its priority rule (if it still matches one) allows."""
+        if post.post_now_at is not None:
+            return Bypass.force()
         if not post.priority:
             return Bypass()
         found = priority_match(self.store.article_by_id(post.article_id),
@@ -175,6 +179,36 @@ class Publishing:
             if page is None or len(queue) < page:
                 break
         return None
+
+    def post_now(self, post_id: int, *, reason: str, actor: str) -> Post:
+        """Make a queued or failed post go out at the account's next publish tick.
+
+        Like ``publish --force`` it ignores windows, quiet days, ``min_gap`` and
+        ``daily_cap``, never a cooldown or a stop; the flag is stored on the post, so
+        the worker (another process) honours it. A post older than ``max_age`` is
+        refused: it would expire instead of going out.
+        """
+        store = self.store
+        post = store.post(post_id)
+        allowed = [Status.QUEUED, Status.FAILED]
+        if post.status not in allowed:
+            hint = "; approve it first" if post.status == Status.PENDING_APPROVAL else ""
+            raise InvalidAction(f"cannot post {post_id} now: it is {post.status} (post now "
+                                f"takes queued or failed posts){hint}")
+        now = self.clock()
+        policy = self.policy(post.account)
+        if is_expired(post.published_at, post.created_at, now, policy.max_age):
+            raise InvalidAction(
+                f"post {post_id} is older than max_age {format_duration(policy.max_age)}: "
+                "it would expire instead of going out")
+        text = f"post now by {actor}" + (f": {reason}" if reason else "")
+        if not store.transition(post_id, Status.QUEUED, expect=[post.status], actor=actor,
+                                at=now, reason=text, post_now_at=now, next_attempt_at=None,
+                                queued_at=post.queued_at or now,
+                                attempts=0 if post.status == Status.FAILED else post.attempts):
+            raise InvalidAction(f"post {post_id} changed status meanwhile; look again")
+        log.info("%s", text, extra={"post_id": post_id})
+        return self.rendering.ensure_rendered(store.post(post_id), actor=actor)
 
     # -- running -----------------------------------------------------------------
 

@@ -8,9 +8,11 @@ uses the same :class:`Renderer` with ``preview`` as the post id.
 
 from __future__ import annotations
 
+import json
 import logging
+import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -20,7 +22,7 @@ from bot.captions import Caption, CaptionWriter
 from bot.cards import CardRenderer
 from bot.cards.photos import PhotoFetcher
 from bot.config import Config
-from bot.errors import PreflightError, RenderError
+from bot.errors import InvalidAction, PreflightError, RenderError
 from bot.files import write_atomic
 from bot.http import HttpClient
 from bot.models import Post, Status, StoryStatus
@@ -28,6 +30,9 @@ from bot.preflight import check_post
 from bot.store import Store
 
 log = logging.getLogger(__name__)
+
+# Statuses in which a post has not gone out and still may: the ones an admin can edit.
+EDITABLE = frozenset({Status.PENDING_APPROVAL, Status.QUEUED, Status.FAILED, Status.SKIPPED})
 
 
 @dataclass(frozen=True)
@@ -58,13 +63,16 @@ class Renderer:
 
     def render(
         self, article: Article, *, out_dir: Path, basename: str, story: bool,
-        preflight: bool = True,
+        preflight: bool = True, edits: Mapping[str, str] | None = None,
     ) -> RenderedPost:
         """Write ``<basename>.jpg`` (and ``.story.jpg``) into ``out_dir``; run preflight.
 
-        Raises RenderError when no card can be made, PreflightError (with
-        ``preflight``) when the result breaks an Instagram limit.
+        ``edits`` are an admin's ``headline`` (drawn on the cards instead of the title),
+        ``caption`` and ``alt_text`` (used as written). Raises RenderError when no card
+        can be made, PreflightError (with ``preflight``) when the result breaks an
+        Instagram limit.
         """
+        edits = edits or {}
         out_dir.mkdir(parents=True, exist_ok=True)
         notes: list[str] = []
         photo = self.photos.fetch(article)
@@ -72,7 +80,11 @@ class Renderer:
             notes.append(photo.note)
         # The caption knows whether this is an advertorial; the card shows it too.
         caption = self.captions.write(article)
+        if edits.get("caption"):
+            caption = replace(caption, text=edits["caption"])
         card_article = card_view(article, advertorial=caption.advertorial)
+        if edits.get("headline"):
+            card_article = replace(card_article, title=edits["headline"])
         card = self.cards.render(card_article, photo.image, story=False)
         if card.note:
             notes.append(card.note)
@@ -83,8 +95,8 @@ class Renderer:
             story_card = self.cards.render(card_article, photo.image, story=True)
             story_path = out_dir / f"{basename}.story.jpg"
             write_atomic(story_path, story_card.to_jpeg())
-        alt_text = self.captions.alt_text(article, headline=card.headline,
-                                          photo_description=photo.description)
+        alt_text = edits.get("alt_text") or self.captions.alt_text(
+            article, headline=card.headline, photo_description=photo.description)
         if preflight:
             check_post(caption.text, card_path, story_path, alt_text=alt_text)
         return RenderedPost(card=card_path, caption=caption, alt_text=alt_text,
@@ -132,7 +144,8 @@ class PostRendering:
         try:
             with self._lock:
                 rendered = self.renderer.render(article, out_dir=self.cards_dir,
-                                                basename=post.basename, story=account.story)
+                                                basename=post.basename, story=account.story,
+                                                edits=post.edits)
         except PreflightError as exc:
             failure = f"preflight: {exc}"
         except RenderError as exc:
@@ -157,6 +170,79 @@ class PostRendering:
                         account=post.account,
                         reason=("rendered card and caption" +
                                 (f"; {rendered.notes_text}" if rendered.notes else "")))
+        return store.post(post_id)
+
+    def edit(self, post_id: int, *, caption: str, alt_text: str, headline: str, actor: str,
+             unchanged_since: datetime) -> Post:
+        """An admin's edit of the card headline, caption and alt text, before it goes out.
+
+        A new headline re-renders card and story (into new files, so a publisher holding
+        the old paths still reads a consistent post); every edit runs preflight again.
+        Raises PreflightError with the reason when the result breaks a limit, and
+        InvalidAction when the post is out or changed since ``unchanged_since``; either
+        way nothing changes. Edits are kept on the post, so a later re-render (after
+        the article changed) keeps them.
+        """
+        store = self.store
+        post = store.post(post_id)
+        if post.status not in EDITABLE:
+            raise InvalidAction(f"post {post_id} is {post.status}: only posts that have not "
+                                "gone out can be edited")
+        if post.updated_at != unchanged_since:
+            raise InvalidAction(f"post {post_id} changed meanwhile; look again")
+        headline = " ".join(headline.split())
+        caption = "\n".join(line.rstrip() for line in caption.strip().splitlines())
+        alt_text = " ".join(alt_text.split())
+        if not headline:
+            raise PreflightError("Judul kartu kosong / The card headline is empty")
+        if not caption:
+            raise PreflightError("Keterangan kosong / The caption is empty")
+        edits = dict(post.edits)
+        changes: dict[str, dict[str, str]] = {}
+        for name, new, current in (("headline", headline, post.headline),
+                                   ("caption", caption, post.caption or ""),
+                                   ("alt_text", alt_text, post.alt_text or "")):
+            if new != current:
+                changes[name] = {"from": current, "to": new}
+                edits[name] = new
+        if not changes:
+            raise InvalidAction("nothing changed: the headline, caption and alt text are as "
+                                "they were")
+        if edits.get("headline") == post.title:
+            del edits["headline"]  # back to the article's own title
+        now = self.clock()
+        made: list[Path] = []
+        values: dict[str, object] = {}
+        try:
+            if "headline" in changes:
+                article = store.article_by_id(post.article_id)
+                account = self.config.account(post.account)
+                with self._lock:
+                    rendered = self.renderer.render(
+                        article, out_dir=self.cards_dir, story=account.story, edits=edits,
+                        basename=f"{post.basename}.v{secrets.token_hex(4)}")
+                made = [rendered.card, *([rendered.story] if rendered.story else [])]
+                values = {"card_path": str(rendered.card),
+                          "story_path": str(rendered.story) if rendered.story else None,
+                          "caption": rendered.caption.text, "alt_text": rendered.alt_text}
+            else:
+                values = {"caption": edits.get("caption", post.caption or ""),
+                          "alt_text": edits.get("alt_text", post.alt_text or "")}
+                check_post(str(values["caption"]), Path(post.card_path or ""),
+                           Path(post.story_path) if post.story_path else None,
+                           alt_text=str(values["alt_text"]))
+            saved = store.update_post_checked(
+                post_id, expect=[post.status], unchanged_since=post.updated_at, actor=actor,
+                at=now, kind="edit", data=changes,
+                reason=f"{', '.join(changes)} edited by {actor}",
+                edits=json.dumps(edits, ensure_ascii=False), **values)
+            if not saved:
+                raise InvalidAction(f"post {post_id} changed meanwhile; look again")
+        except BaseException:
+            for path in made:
+                path.unlink(missing_ok=True)
+            raise
+        log.info("edited %s", ", ".join(changes), extra={"post_id": post_id})
         return store.post(post_id)
 
     def ensure_rendered(self, post: Post, *, actor: str) -> Post:

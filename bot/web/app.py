@@ -30,7 +30,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from bot.errors import BotError, InvalidAction, NotFound, PreflightError
-from bot.models import Post, Status
+from bot.models import Post
 from bot.shapes import posts_csv
 from bot.store import PostFilter
 from bot.web.auth import LoginLimiter, Sessions, WebSettings, csrf_ok, new_csrf_token

@@ -86,8 +86,9 @@ class WebSettings:
         user_ok = bool(self.admin_user) and hmac.compare_digest(
             username.encode(), (self.admin_user or "").encode())
         target = self.password_hash if (user_ok and self.password_hash) else _DUMMY_HASH
+        password_ok: bool
         try:
-            password_ok = _hasher.verify(target, password)
+            password_ok = bool(_hasher.verify(target, password))
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             password_ok = False
         return user_ok and password_ok and target is self.password_hash

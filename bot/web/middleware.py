@@ -37,7 +37,7 @@ class Session(dict[str, Any]):
         self.modified = True
         super().__delitem__(key)
 
-    def pop(self, key: str, *default: Any) -> Any:  # type: ignore[override]
+    def pop(self, key: str, *default: Any) -> Any:
         """Remove ``key`` (marking the session changed if it was there)."""
         if key in self:
             self.modified = True

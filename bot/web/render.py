@@ -10,7 +10,8 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from bot.dates import relatif, waktu
-from bot.web.texts import ACCOUNT_LABELS, EDITABLE, STATUS_HELP, STATUS_LABELS, STORY_LABELS
+from bot.pipeline.render import EDITABLE
+from bot.web.texts import ACCOUNT_LABELS, STATUS_HELP, STATUS_LABELS, STORY_LABELS
 
 HERE = Path(__file__).resolve().parent
 TEMPLATE_DIR = HERE / "templates"

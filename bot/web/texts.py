@@ -54,5 +54,3 @@ ACTIONS_BY_STATUS: dict[str, tuple[tuple[str, str, str], ...]] = {
     Status.FILTERED: (),
     Status.POSTED: (),
 }
-
-EDITABLE = frozenset({Status.PENDING_APPROVAL, Status.QUEUED, Status.FAILED, Status.SKIPPED})
