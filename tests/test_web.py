@@ -655,3 +655,84 @@ def test_healthz_is_503_when_the_store_is_unusable(client: TestClient, bot: Bot)
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["store"].startswith("error")
+
+
+# -- post now, through the worker -------------------------------------------------------
+
+
+def _closed_now(tmp_path: Path, server: FeedServer, data_dir: Path) -> Bot:
+    """A bot whose only posting window opens in three hours, with a cap of one a day."""
+    from tests.feedkit import Item, Route, rss, write_config
+
+    tz_now = datetime.now(UTC).astimezone(load_config_tz())
+    start = (tz_now + timedelta(hours=3)).strftime("%H:%M")
+    end = (tz_now + timedelta(hours=4)).strftime("%H:%M")
+    server.routes["/closed/"] = Route(body=rss([
+        Item(post_id=n, title=f"Berita {n}", slug=f"b-{n}", link=server.url(f"/b-{n}/"),
+             published=datetime.now(UTC) - timedelta(minutes=n)) for n in (1, 2)]))
+    config = tmp_path / "closed.toml"
+    write_config(config, server.url("/closed/"), feeds_extra="backlog = 2", schedule=(
+        f'[schedule]\nwindows = ["{start}-{end}"]\nmin_gap = "3h"\ndaily_cap = 1\n'
+        'max_age = "3650d"\n'))
+    bot = Bot(load_config(config), data_dir=data_dir)
+    bot.poll()
+    return bot
+
+
+def load_config_tz() -> Any:
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo("Asia/Makassar")
+
+
+def test_post_now_goes_out_at_the_next_tick_outside_the_window(
+        tmp_path: Path, data_dir: Path, server: FeedServer) -> None:
+    bot = _closed_now(tmp_path, server, data_dir)
+    try:
+        queue = bot.store.queued_posts("editorialkaltim")
+        assert bot.publish(actor="scheduler") == []  # the window is closed
+        later = queue[-1]  # not the head of the queue: post now jumps it
+        bot.post_now(later.id, actor=f"web:{ADMIN_USER}")
+        [outcome] = bot.publish(actor="scheduler")
+        assert outcome.post_id == later.id and outcome.status == "posted"
+        # The flag was for that post only: the next one still waits for its window.
+        assert bot.publish(actor="scheduler") == []
+        assert [e["post"].id for e in bot.queue_forecast()] == [queue[0].id]
+    finally:
+        bot.close()
+
+
+def test_post_now_never_overrides_a_cooldown(tmp_path: Path, data_dir: Path,
+                                             server: FeedServer) -> None:
+    from bot.models import AccountState
+
+    bot = _closed_now(tmp_path, server, data_dir)
+    try:
+        post = bot.store.queued_posts("editorialkaltim")[0]
+        bot.store.set_account("editorialkaltim", datetime.now(UTC),
+                              state=AccountState.COOLDOWN,
+                              until=datetime.now(UTC) + timedelta(hours=2),
+                              reason="rate limited")
+        bot.post_now(post.id, actor="web:redaksi")
+        assert bot.publish(actor="scheduler") == []
+        assert bot.post(post.id).status == Status.QUEUED
+        [entry] = [e for e in bot.queue_forecast() if e["post"].id == post.id]
+        assert entry["expected_at"] >= datetime.now(UTC) + timedelta(hours=1)
+    finally:
+        bot.close()
+
+
+def test_post_now_refuses_what_would_expire_or_is_not_queued(
+        admin: TestClient, seeded: Seeded, bot: Bot) -> None:
+    from bot.errors import InvalidAction
+
+    with pytest.raises(InvalidAction, match="approve it first"):
+        bot.post_now(seeded.ids["pending_approval"], actor="web:redaksi")
+    old = Bot(bot.config.model_copy(update={"schedule": bot.config.schedule.model_copy(
+        update={"max_age": timedelta(minutes=1)})}), data_dir=bot.data_dir)
+    try:
+        with pytest.raises(InvalidAction, match="max_age"):
+            old.post_now(seeded.ids["queued"], actor="web:redaksi")
+    finally:
+        old.close()
+    assert bot.post(seeded.ids["queued"]).post_now_at is None

@@ -14,17 +14,23 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from pathlib import Path
-
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 from tests.feedkit import FeedServer
 from tests.webkit import ADMIN_PASSWORD, ADMIN_USER, Seeded, seed, web_env
 
 CHROMIUM = "/usr/bin/chromium"
+# The elements that stick out past the right edge of the screen, for the failure message.
+WIDER_THAN_SCREEN = """[...document.querySelectorAll('body *')]
+  .filter(e => e.getBoundingClientRect().right > window.innerWidth + 0.5)
+  .slice(0, 8).map(e => e.tagName + '.' + e.className + ' ' +
+                   Math.round(e.getBoundingClientRect().right))"""
 
 pytestmark = [
     pytest.mark.slow,
@@ -94,7 +100,19 @@ def test_the_desk_in_a_real_browser(desk: tuple[str, Seeded], tmp_path: Path) ->
                   "--disable-background-networking"])
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="id-ID")
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            def failed(response: Any) -> None:
+                # The refused edit below answers 422 on purpose; nothing else may fail.
+                if response.status >= 400 and not (response.status == 422 and
+                                                   response.url.endswith("/edit")):
+                    errors.append(f"{response.status} {response.url}")
+
+            def console(message: Any) -> None:
+                # A CSP violation is a console error; failed loads are judged by failed().
+                if message.type == "error" and "Failed to load resource" not in message.text:
+                    errors.append(message.text)
+
+            page.on("response", failed)
+            page.on("console", console)
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.set_default_timeout(30_000)
 
@@ -156,12 +174,16 @@ def test_the_desk_in_a_real_browser(desk: tuple[str, Seeded], tmp_path: Path) ->
             # The phone: dashboard and a post at 360 px, with nothing wider than the screen.
             phone = browser.new_page(viewport={"width": 360, "height": 740},
                                      device_scale_factor=2, locale="id-ID")
+            phone.on("response", failed)
+            phone.on("console", console)
+            phone.on("pageerror", lambda e: errors.append(str(e)))
             phone.context.add_cookies(page.context.cookies())
             for name, path in (("desk-360", "/"), ("log-360", "/posts"),
                                ("post-360", f"/posts/{ids['failed']}")):
                 phone.goto(base + path)
                 width = phone.evaluate("document.documentElement.scrollWidth")
-                assert width <= 360, (path, width)
+                wide = phone.evaluate(WIDER_THAN_SCREEN)
+                assert width <= 360, (path, width, wide)
                 shot = tmp_path / f"{name}.png"
                 phone.screenshot(path=str(shot), full_page=True)
                 keep(shot)
@@ -169,6 +191,9 @@ def test_the_desk_in_a_real_browser(desk: tuple[str, Seeded], tmp_path: Path) ->
             # Opens /bio as a follower would: no login, posted posts only.
             bio = browser.new_page(viewport={"width": 360, "height": 740},
                                    device_scale_factor=2, locale="id-ID")
+            bio.on("response", failed)
+            bio.on("console", console)
+            bio.on("pageerror", lambda e: errors.append(str(e)))
             bio.goto(base + "/bio")
             expect(bio.locator(".bio-grid li")).to_have_count(3)
             links = bio.eval_on_selector_all(".bio-grid a", "as => as.map(a => a.href)")

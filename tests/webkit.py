@@ -21,6 +21,7 @@ from bot.core import Bot
 from bot.models import Status
 from bot.store import PostFilter, Store
 from tests.feedkit import FeedServer, Item, Route, rss, write_config
+from tests.imagekit import jpeg, landscape
 
 ADMIN_USER = "redaksi"
 ADMIN_PASSWORD = "kata-sandi-uji-yang-panjang"
@@ -42,7 +43,7 @@ def web_env(data_dir: Path, config: Path) -> dict[str, str]:
             "BOT_ADMIN_PASSWORD_HASH": ADMIN_HASH}
 
 
-def _items() -> list[Item]:
+def _items(server: FeedServer) -> list[Item]:
     titles = [
         "Pemkab Kutim resmikan jembatan baru di Sangatta Utara",  # queued
         "DPRD Kaltim bahas anggaran pendidikan 2027",  # queued
@@ -61,9 +62,17 @@ def _items() -> list[Item]:
     ]
     items = []
     for i, title in enumerate(titles):
+        # Every link and photo is on the local server: nothing leaves the machine.
+        image = None
+        if i % 3 != 2:
+            image = f"/foto/{i}.jpg"
+            server.routes[image] = Route(body=jpeg(landscape((1400, 933), seed=i + 3)),
+                                         content_type="image/jpeg")
         items.append(Item(post_id=50000 - i, title=title, slug=f"berita-{50000 - i}",
                           published=NOW - timedelta(minutes=10 * (i + 1)),
-                          categories=("Kutim",) if i % 2 else ("Samarinda",)))
+                          categories=("Kutim",) if i % 2 else ("Samarinda",),
+                          link=server.url(f"/2026/berita-{50000 - i}/"),
+                          image=server.url(image) if image else None))
     return items
 
 
@@ -96,7 +105,7 @@ class Seeded:
 
 def seed(tmp_path: Path, data_dir: Path, server: FeedServer) -> Seeded:
     """Poll a local feed, publish, skip and move posts until every status has one."""
-    server.routes["/feed/"] = Route(body=rss(_items()))
+    server.routes["/feed/"] = Route(body=rss(_items(server)))
     config_path = tmp_path / "bot.toml"
     write_config(config_path, server.url("/feed/"), feeds_extra=(
         'backlog = 12\nexclude_keywords = ["lowongan"]'),

@@ -107,7 +107,8 @@ def write_bio(bot: Bot, out_dir: Path) -> tuple[Path, int]:
     if bot.config.card.logo is not None:
         logo = "logo" + bot.config.card.logo.suffix.lower()
         shutil.copyfile(bot.config.card.logo, out_dir / logo)
-    shutil.copyfile(STATIC_DIR / "bio.css", out_dir / "bio.css")
+    for name in ("bio.css", "favicon.svg"):
+        shutil.copyfile(STATIC_DIR / name, out_dir / name)
     html = BioPage(bot.config, shown, bot.clock()).html(
         static="", image=lambda p: f"thumbs/{p.id}.jpg", logo=logo)
     index = out_dir / "index.html"
