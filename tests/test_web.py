@@ -429,14 +429,34 @@ def test_an_action_the_status_does_not_allow_says_why(admin: TestClient, seeded:
     assert "Tidak diubah" in admin.get(f"/posts/{post_id}").text
 
 
-def test_followup_is_wired_and_says_it_is_not_available(admin: TestClient, seeded: Seeded,
-                                                        bot: Bot) -> None:
+def test_followup_without_an_open_one_changes_nothing(admin: TestClient, seeded: Seeded,
+                                                      bot: Bot) -> None:
     post_id = seeded.ids["posted"]
     before = bot.post(post_id)
     response = act(admin, post_id, "followup", do="dismiss")
     assert response.status_code == 303
-    assert "belum tersedia" in admin.get(f"/posts/{post_id}").text
-    assert bot.post(post_id) == before
+    assert "no open follow-up" in admin.get(f"/posts/{post_id}").text
+    assert bot.post(post_id) == before and not web_events(bot, post_id)
+
+
+def test_an_open_followup_is_listed_and_can_be_dismissed(admin: TestClient, seeded: Seeded,
+                                                         bot: Bot) -> None:
+    from bot.models import FollowupKind, FollowupState
+
+    post_id = seeded.ids["posted"]
+    bot.store.open_followup(post_id=post_id, kind=FollowupKind.CORRECTION, incident="t1",
+                            at=datetime.now(UTC), old_title="Lama", new_title="Ralat: <b>baru</b>",
+                            marker="Ralat", reason="title changed", permalink=None,
+                            actor="poller")
+    dashboard = admin.get("/").text
+    assert "Tidak ada tindak lanjut terbuka" not in dashboard and "Ralat" in dashboard
+    page = admin.get(f"/posts/{post_id}").text
+    assert "Ralat: &lt;b&gt;baru&lt;/b&gt;" in page and "Abaikan" in page
+    act(admin, post_id, "followup", do="dismiss", reason="sudah benar")
+    [record] = bot.followups(post_id=post_id)
+    assert record.state == FollowupState.DISMISSED
+    assert any(e.kind == "followup" for e in web_events(bot, post_id))
+    assert "Tidak ada tindak lanjut terbuka" in admin.get("/").text
 
 
 def test_an_unknown_action_is_not_found(admin: TestClient, seeded: Seeded) -> None:

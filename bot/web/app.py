@@ -30,7 +30,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from bot.errors import BotError, InvalidAction, NotFound, PreflightError
-from bot.models import Post
+from bot.models import FollowupState, Post
 from bot.shapes import posts_csv
 from bot.store import PostFilter
 from bot.web.auth import LoginLimiter, Sessions, WebSettings, csrf_ok, new_csrf_token
@@ -45,6 +45,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 50
+FOLLOWUP_DONE = {
+    "update_caption": "Keterangan di Instagram diperbarui dengan judul baru dan baris ralat.",
+    "archive": "Posting Instagram diarsipkan (hanya saya).",
+    "dismiss": "Tindak lanjut diabaikan; posting Instagram tidak diubah.",
+}
 P = ParamSpec("P")
 T = TypeVar("T")
 Handler = Callable[[Request], Awaitable[Response]]
@@ -230,9 +235,10 @@ class Desk:
         """Feeds, accounts, the queue with expected times, open alerts, follow-ups."""
         status = await call(self.bot.status)
         queue = await call(self.bot.queue_forecast)
-        # Open follow-ups appear here once the follow-up feature exists.
+        followups = await call(self.bot.followups, state=FollowupState.OPEN)
+        titles = {f.post_id: (await call(self.bot.post, f.post_id)).title for f in followups}
         return self.page(request, "dashboard.html", status=status, queue=queue,
-                         followups=[])
+                         followups=followups, followup_titles=titles)
 
     def _filters(self, request: Request) -> tuple[PostFilter, dict[str, Any], list[str]]:
         params = request.query_params
@@ -301,11 +307,13 @@ class Desk:
                              title="Posting tidak ditemukan",
                              message=f"Tidak ada posting dengan nomor {post_id}.")
         events = await call(self.bot.timeline, post_id)
+        followups = await call(self.bot.followups, post_id=post_id)
         form = edit or {"caption": post.caption or "", "alt_text": post.alt_text or "",
                         "headline": post.headline}
         return self.page(request, "post.html", status_code=status_code, post=post,
                          events=events, actions=ACTIONS_BY_STATUS.get(post.status, ()),
-                         edit=form, edit_error=error, version=_version(post))
+                         edit=form, edit_error=error, version=_version(post),
+                         followups=followups)
 
     # -- actions -----------------------------------------------------------------
 
@@ -362,10 +370,15 @@ class Desk:
                 self.flash(request, "ok", "Suntingan disimpan; kartu dan pemeriksaan "
                                           "Instagram diperbarui.")
             elif name == "followup":
-                # Wired for the follow-up feature (corrections and takedowns), which
-                # this version does not have yet: say so, change nothing.
-                self.flash(request, "error", "Tindak lanjut (ralat, arsip) belum tersedia "
-                                             "di versi ini; tidak ada yang diubah.")
+                what = _field(form, "do") or ""
+                answer = {"update_caption": self.bot.update_caption,
+                          "archive": self.bot.archive, "dismiss": self.bot.dismiss}.get(what)
+                if answer is None:
+                    self.flash(request, "error", "Pilih tindak lanjut: perbarui keterangan, "
+                                                 "arsipkan, atau abaikan.")
+                    return back
+                await call(answer, post_id, reason=reason, actor=actor)
+                self.flash(request, "ok", FOLLOWUP_DONE[what])
             else:
                 raise HTTPException(404)
         except InvalidAction as exc:

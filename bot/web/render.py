@@ -11,7 +11,13 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from bot.dates import relatif, waktu
 from bot.pipeline.render import EDITABLE
-from bot.web.texts import ACCOUNT_LABELS, STATUS_HELP, STATUS_LABELS, STORY_LABELS
+from bot.web.texts import (
+    ACCOUNT_LABELS,
+    FOLLOWUP_KINDS,
+    STATUS_HELP,
+    STATUS_LABELS,
+    STORY_LABELS,
+)
 
 HERE = Path(__file__).resolve().parent
 TEMPLATE_DIR = HERE / "templates"
@@ -25,6 +31,7 @@ def environment() -> Environment:
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.globals.update(STATUS_LABELS=STATUS_LABELS, STATUS_HELP=STATUS_HELP,
                        STORY_LABELS=STORY_LABELS, ACCOUNT_LABELS=ACCOUNT_LABELS,
+                       FOLLOWUP_KINDS=FOLLOWUP_KINDS,
                        EDITABLE=EDITABLE)
     return env
 

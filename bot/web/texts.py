@@ -54,3 +54,5 @@ ACTIONS_BY_STATUS: dict[str, tuple[tuple[str, str, str], ...]] = {
     Status.FILTERED: (),
     Status.POSTED: (),
 }
+
+FOLLOWUP_KINDS: dict[str, str] = {"correction": "Ralat", "takedown": "Artikel diturunkan"}
