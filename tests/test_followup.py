@@ -324,6 +324,31 @@ def test_an_article_that_answers_500_is_no_takedown_and_is_asked_again_next_chec
     assert record.kind == FollowupKind.TAKEDOWN and "HTTP 410" in record.reason
 
 
+def test_a_marker_in_the_page_title_of_an_article_that_left_the_feed_is_a_correction(
+        world: World) -> None:
+    _leave_feed(world)
+    # Written differently from the feed's title (a site suffix, entities): no correction.
+    world.server.routes[world.path] = Route(
+        body=(f"<html><head><title>{TITLE} &#8211; Editorial Kaltim</title></head>"
+              "<body><p>Pembaruan harga.</p></body></html>").encode(),
+        content_type="text/html; charset=UTF-8", etag=False, last_modified=None)
+    _check_due(world)
+    assert world.followups() == []
+
+    page_title = "Ralat: Pemkab Kutim bahas anggaran tahap kedua"
+    world.server.routes[world.path] = Route(
+        body=(f'<html><head><meta property="og:title" content="{page_title}">'
+              f"<title>{page_title} - Editorial Kaltim</title></head><body></body></html>"
+              ).encode(), content_type="text/html; charset=UTF-8", etag=False,
+        last_modified=None)
+    _check_due(world)
+    [record] = world.followups()
+    assert record.kind == FollowupKind.CORRECTION and record.marker == "Ralat"
+    assert record.new_title == page_title and "seen at a link check" in record.reason
+    _check_due(world)
+    assert len(world.followups()) == 1 and len(world.alerts()) == 1
+
+
 # -- actions ------------------------------------------------------------------------------
 
 

@@ -19,10 +19,12 @@ Nothing here touches the store, the network or the clock; the follow-up step
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
+from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
 from bot.articles import Article
@@ -99,6 +101,66 @@ def _new_marker(old: Markers, new: Markers, markers: list[str]) -> tuple[str | N
             if new.get(where, {}).get(marker, 0) > old.get(where, {}).get(marker, 0):
                 return marker, where
     return None, None
+
+
+def page_correction(old_title: str, old_markers: Markers, shown: str,
+                    markers: list[str]) -> Correction | None:
+    """A marker newly in the title an article page shows (a check of an article that
+    has left the feed), or None.
+
+    Only markers count here: a page's title is often written differently from the
+    feed's (a site suffix, other entities), so a mere difference is no correction.
+    """
+    new = {"title": marker_counts(shown, markers)}
+    marker, _ = _new_marker({"title": old_markers.get("title", {})}, new, markers)
+    if marker is None:
+        return None
+    count = new["title"].get(marker, 0)
+    return Correction(old_title=old_title, new_title=shown, marker=marker,
+                      where="page title", incident=(f"correction:page:{_digest(shown)}:"
+                                                    f"{marker.casefold()}:{count}")[:255])
+
+
+class _TitleParser(HTMLParser):
+    """``og:title`` and ``<title>`` from a page's head."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.og: str | None = None
+        self.title: list[str] = []
+        self._in_title = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "title":
+            self._in_title = True
+        elif tag == "meta" and self.og is None:
+            values = {k.lower(): (v or "").strip() for k, v in attrs}
+            if (values.get("property") or values.get("name") or "").lower() == "og:title":
+                self.og = values.get("content") or None
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "title":
+            self._in_title = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title.append(data)
+
+
+def page_title(markup: str, *, site_name: str = "") -> str | None:
+    """The article's title as its page shows it: ``og:title``, else ``<title>`` without
+    a trailing `` - Site name``."""
+    head_end = markup.lower().find("<body")
+    parser = _TitleParser()
+    parser.feed(markup if head_end < 0 else markup[:head_end])
+    parser.close()
+    title = parser.og or "".join(parser.title)
+    title = " ".join(html.unescape(title).split())
+    if site_name:
+        for separator in (" - ", " – ", " — ", " | "):
+            if title.endswith(separator + site_name):
+                title = title[: -len(separator + site_name)]
+    return title or None
 
 
 class LinkVerdict(StrEnum):

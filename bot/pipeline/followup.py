@@ -59,7 +59,10 @@ from bot.pipeline.detect import (
     correction,
     correction_line,
     link_verdict,
+    marker_counts,
     next_check_at,
+    page_correction,
+    page_title,
     takedown,
 )
 from bot.pipeline.publish import Publishing
@@ -201,13 +204,15 @@ class FollowUp:
 
     def _check(self, watch: Watch, post: Post, now: datetime, report: FollowupReport) -> None:
         settings = self.config.followup
-        status: int | None = None
-        final: str | None = None
+        shown: str | None = None
         try:
             response = self.http.get(post.link, max_bytes=CHECK_MAX_BYTES, truncate=True,
                                      accept_status=tuple(range(200, 600)))
-            status, final = response.status, response.url
-            verdict, what = link_verdict(post.link, status=status, final_url=final)
+            verdict, what = link_verdict(post.link, status=response.status,
+                                         final_url=response.url)
+            if verdict == LinkVerdict.ALIVE and "html" in response.content_type:
+                shown = page_title(response.body.decode("utf-8", "replace"),
+                                   site_name=self.config.site.name)
         except FetchError as exc:
             verdict, what = LinkVerdict.TRANSIENT, str(exc)
         self.store.update_watch(post.id, last_check_at=now, last_check=f"{verdict}: {what}",
@@ -217,6 +222,9 @@ class FollowUp:
             log.info("follow-up check inconclusive (%s); asking again at the next check", what,
                      extra={"post_id": post.id})
             return
+        if shown and not watch.in_feed:
+            # Out of the feed, the page is the only place a correction can show.
+            self._page_correction(watch, post, shown, now, report)
         if not takedown(verdict, in_feed=watch.in_feed):
             return
         record = self.store.open_followup(
@@ -231,6 +239,27 @@ class FollowUp:
         if settings.on_takedown == "archive":
             self._decide(record, FollowupAction.ARCHIVE, actor=Actor.FOLLOWUP,
                          why="[followup] on_takedown = archive")
+
+    def _page_correction(self, watch: Watch, post: Post, shown: str, now: datetime,
+                         report: FollowupReport) -> None:
+        markers = self.config.followup.markers
+        found = page_correction(watch.title, watch.markers, shown, markers)
+        if found is None:
+            return
+        baseline = {"title": shown, "markers": {**watch.markers,
+                                                "title": marker_counts(shown, markers)}}
+        record = self.store.open_followup(
+            post_id=post.id, kind=FollowupKind.CORRECTION, incident=found.incident, at=now,
+            old_title=found.old_title, new_title=found.new_title, marker=found.marker,
+            reason=f"{found.reason} (seen at a link check)", permalink=post.permalink,
+            actor=Actor.FOLLOWUP, baseline=baseline)
+        if record is None:
+            return
+        report.opened.append(record.id)
+        self._alert(record, post)
+        if self.config.followup.on_correction == "update_caption":
+            self._decide(record, FollowupAction.UPDATE_CAPTION, actor=Actor.FOLLOWUP,
+                         why="[followup] on_correction = update_caption")
 
     def _alert(self, record: Followup, post: Post) -> None:
         where = post.permalink or "(no permalink)"
