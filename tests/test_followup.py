@@ -745,3 +745,20 @@ def test_followup_config_is_validated_at_load(tmp_path: Path) -> None:
     config = load_config(path)
     assert config.followup.watch_for == timedelta(days=2)
     assert config.followup.markers[0] == "Ralat"
+
+
+def test_the_outbox_records_archives_and_edits_in_order_and_reads_them_back(
+        tmp_path: Path) -> None:
+    from bot.publishers import LivePost
+    from bot.publishers.outbox import OutboxPublisher
+
+    outbox = OutboxPublisher(tmp_path / "outbox")
+    live = LivePost(post_id=7, basename="7-berita", media_id="7-berita", permalink="x.jpg")
+    assert outbox.live_state(live).caption is None and not outbox.live_state(live).archived
+    outbox.edit_caption(live, "Ralat: judul diperbarui pada A\n\nJudul baru")
+    outbox.archive(live)
+    state = outbox.live_state(live)
+    assert state.caption == "Ralat: judul diperbarui pada A\n\nJudul baru" and state.archived
+    data = json.loads((tmp_path / "outbox" / "7-berita.followup.json").read_text("utf-8"))
+    assert [a["action"] for a in data["actions"]] == ["edit_caption", "archive"]
+    assert (tmp_path / "outbox" / "7-berita.txt").read_text("utf-8").startswith("Ralat:")
