@@ -31,6 +31,7 @@ from bot.alerts import Alerter
 from bot.articles import Article
 from bot.config import Config
 from bot.errors import (
+    ConfigError,
     FetchError,
     InvalidAction,
     NeedsHuman,
@@ -390,7 +391,11 @@ class FollowUp:
             log.info("follow-up #%s waits: account %s", record.id, blocked,
                      extra={"post_id": post.id})
             return None
-        publisher = self.publishers.get(post.account)
+        try:
+            publisher = self.publishers.get(post.account)
+        except ConfigError as exc:
+            # The account left the config: nothing can be sent, and the job must go on.
+            return self._failed(record, post, PostRejected(str(exc)), counted=False)
         live = LivePost(post_id=post.id, basename=post.basename, media_id=post.media_id or "",
                         permalink=post.permalink)
         label = f"follow-up #{record.id}: {record.action}"
