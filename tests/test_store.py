@@ -148,3 +148,57 @@ def test_the_same_store_runs_on_postgresql(postgres_url: str, data_dir: Path,
         make_post(store)
     assert migrate(store.engine) == []
     store.close()
+
+
+def _followups_round_trip(store: Store) -> None:
+    from bot.models import ActionState, FollowupKind, FollowupState, Watch
+    from bot.store import PostFilter
+
+    post_id = make_post(store, key="editorialkaltim.com#77")
+    store.transition(post_id, Status.POSTED, expect=[Status.QUEUED], reason="ok", actor="a",
+                     at=T0, posted_at=T0)
+    [unwatched] = store.unwatched_posts(T0 - timedelta(days=3))
+    assert unwatched.id == post_id
+    watch = Watch(post_id=post_id, started_at=T0, until=T0 + timedelta(days=3),
+                  next_check_at=T0 + timedelta(minutes=7), title="Judul",
+                  markers={"title": {}, "body": {"Ralat": 1}}, in_feed=True,
+                  last_check_at=None, last_check=None, archived_at=None, ended_at=None,
+                  ended_reason=None)
+    assert store.add_watch(watch) and not store.add_watch(watch)
+    assert store.unwatched_posts(T0 - timedelta(days=3)) == []
+    [(found, post)] = store.watches(keys=["editorialkaltim.com#77"])
+    assert found == watch and post.id == post_id and post.title == "Judul"
+    assert store.watches(due_at=T0) == []
+    assert len(store.watches(due_at=T0 + timedelta(minutes=7))) == 1
+    opened = store.open_followup(post_id=post_id, kind=FollowupKind.CORRECTION,
+                                 incident="c1", at=T0, old_title="Judul", new_title="Baru",
+                                 marker=None, reason="title changed", permalink="p",
+                                 actor="followup", baseline={"title": "Baru"})
+    assert opened is not None and opened.state == FollowupState.OPEN
+    assert store.open_followup(post_id=post_id, kind=FollowupKind.CORRECTION, incident="c1",
+                               at=T0, old_title="Judul", new_title="Baru", marker=None,
+                               reason="again", permalink="p", actor="followup") is None
+    assert store.watch(post_id).title == "Baru"  # type: ignore[union-attr]
+    assert [p.id for p in store.posts(PostFilter(followup="open"))] == [post_id]
+    assert store.set_followup(opened.id, expect={"action_state": None},
+                              action_state=ActionState.PENDING)
+    assert not store.set_followup(opened.id, expect={"action_state": None},
+                                  action_state=ActionState.SENDING)
+    assert store.end_watch(post_id, at=T0, reason="done", actor="a")
+    assert not store.end_watch(post_id, at=T0, reason="done", actor="a")
+    assert store.watches() == []
+
+
+def test_followup_tables_round_trip_on_sqlite(store: Store) -> None:
+    _followups_round_trip(store)
+
+
+def test_followup_tables_round_trip_on_postgresql(postgres_url: str, data_dir: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", postgres_url)
+    store = Store.for_data_dir(data_dir)
+    assert store.engine.dialect.name == "postgresql"
+    try:
+        _followups_round_trip(store)
+    finally:
+        store.close()
