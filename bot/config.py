@@ -11,7 +11,7 @@ import difflib
 import os
 import re
 import tomllib
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -30,7 +30,7 @@ from pydantic import (
 )
 
 from bot.errors import ConfigError
-from bot.units import Window, parse_duration, parse_size
+from bot.units import Window, parse_duration, parse_size, parse_time_of_day
 
 DEFAULT_CONFIG_PATH = Path("config/bot.toml")
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
@@ -539,6 +539,80 @@ class WebConfig(Section):
     bio_limit: int = Field(default=30, ge=1, le=200)
 
 
+TelegramKind = Literal["alerts", "approvals", "failures", "followups", "digest"]
+TELEGRAM_KINDS: tuple[TelegramKind, ...] = ("alerts", "approvals", "failures", "followups",
+                                            "digest")
+_ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _time_of_day(value: Any) -> time:
+    if isinstance(value, time):
+        return value
+    parsed = parse_time_of_day(value)
+    assert parsed is not None  # 24:00 is refused without allow_24
+    return parsed
+
+
+TimeOfDay = Annotated[time, BeforeValidator(_time_of_day)]
+
+
+class TelegramConfig(Section):
+    """Alerts, failed posts and one-tap approvals in the team's Telegram group."""
+
+    token_env: str = "TELEGRAM_BOT_TOKEN"
+    chat_ids: list[int] = Field(min_length=1)
+    approvers: list[int] = []
+    send: list[TelegramKind] = list(TELEGRAM_KINDS)
+    digest_at: TimeOfDay = time(21, 0)
+
+    @field_validator("token_env")
+    @classmethod
+    def _token_env(cls, value: str) -> str:
+        if not _ENV_NAME_RE.match(value):
+            # It may be the token itself, pasted by mistake: never echo it.
+            shown = "(not shown)" if ":" in value or len(value) > 40 else repr(value)
+            raise ValueError(f"bad environment variable name {shown}: the token itself "
+                             f"never goes in the file; name the variable that holds it, "
+                             f"e.g. \"TELEGRAM_BOT_TOKEN\"")
+        return value
+
+    @field_validator("chat_ids")
+    @classmethod
+    def _chat_ids(cls, value: list[int]) -> list[int]:
+        for i, chat in enumerate(value):
+            if chat == 0:
+                raise ValueError(f"chat_ids[{i}] is 0: use the chat's id, e.g. "
+                                 f"-1001234567890 for a group")
+        if len(set(value)) != len(value):
+            raise ValueError("a chat is listed twice")
+        return value
+
+    @field_validator("approvers")
+    @classmethod
+    def _approvers(cls, value: list[int]) -> list[int]:
+        for i, user in enumerate(value):
+            if user <= 0:
+                raise ValueError(f"approvers[{i}] = {user}: use a person's numeric Telegram "
+                                 f"user id (positive; negative ids are chats, not people)")
+        return value
+
+    @field_validator("send")
+    @classmethod
+    def _send(cls, value: list[TelegramKind]) -> list[TelegramKind]:
+        if len(set(value)) != len(value):
+            raise ValueError("a kind of message is listed twice")
+        return value
+
+    @model_validator(mode="after")
+    def _approvals_need_approvers(self) -> TelegramConfig:
+        if "approvals" in self.send and not self.approvers:
+            raise _CrossRefError(
+                "telegram.approvers",
+                "approvals are sent but nobody may press their buttons: add Telegram user "
+                "ids to approvers, or remove \"approvals\" from send")
+        return self
+
+
 class Config(Section):
     """The whole ``bot.toml``."""
 
@@ -553,6 +627,7 @@ class Config(Section):
     publish: PublishConfig = PublishConfig()
     alerts: AlertsConfig = AlertsConfig()
     followup: FollowupConfig = FollowupConfig()
+    telegram: TelegramConfig | None = None
     web: WebConfig = WebConfig()
 
     @field_validator("timezone")

@@ -12,6 +12,10 @@ the scheduler's job wrapper and, later, web handlers)::
     ├── PreflightError       a rendered post breaks an Instagram limit
     ├── NotFound             a post, feed or account named by a human does not exist
     ├── InvalidAction        a human action that the post's status does not allow
+    ├── TelegramError        a Telegram Bot API call failed (never stops publishing)
+    │   ├── TelegramUnavailable  connection, timeout, 5xx: try again later
+    │   ├── TelegramRateLimited  429: wait ``retry_after`` seconds
+    │   └── TelegramRejected     any other refusal (4xx): this call never succeeds as it is
     └── PublishError         publishing a post failed
         ├── Transient        connection, timeout, 5xx: back off and retry
         │   └── Ambiguous    the upload may have landed: check before retrying
@@ -74,6 +78,31 @@ class NotFound(BotError):
 
 class InvalidAction(BotError):
     """A human action that the post's current status does not allow."""
+
+
+class TelegramError(BotError):
+    """A Telegram Bot API call failed; the message never carries the bot token."""
+
+    def __init__(self, message: str, *, method: str = "", code: int | None = None) -> None:
+        super().__init__(f"{method}: {message}" if method else message)
+        self.method = method
+        self.code = code
+
+
+class TelegramUnavailable(TelegramError):
+    """Telegram could not be reached, timed out or answered 5xx: try again later."""
+
+
+class TelegramRateLimited(TelegramError):
+    """Telegram answered 429: nothing may be sent for ``retry_after`` seconds."""
+
+    def __init__(self, message: str, *, retry_after: float, method: str = "") -> None:
+        super().__init__(message, method=method, code=429)
+        self.retry_after = retry_after
+
+
+class TelegramRejected(TelegramError):
+    """Telegram refused the call (bad token, unknown chat, bad request): do not repeat it."""
 
 
 class PublishError(BotError):

@@ -1,4 +1,4 @@
-"""Keeps Instagram secrets out of logs, tracebacks and error messages.
+"""Keeps Instagram and Telegram secrets out of logs, tracebacks and error messages.
 
 instagrapi logs whole response bodies at DEBUG (login responses carry the
 ``IG-Set-Authorization`` token), exceptions carry request data, and cookies travel in
@@ -6,9 +6,10 @@ reprs. Two layers stop them from reaching a log:
 
 - patterns that recognise secrets by shape or by the key they sit under
   (``Bearer IGT:2:…``, ``#PWD_INSTAGRAM:…``, ``sessionid=…``, ``"password": …``,
-  also URL-encoded, as in a signed form body);
-- the literal values the bot handles (the password, the TOTP seed, the session id),
-  registered with :func:`register_secret` the moment they are read.
+  also URL-encoded, as in a signed form body; a Telegram bot token ``123456:AA…``,
+  which sits inside every Bot API URL that urllib3 logs at DEBUG);
+- the literal values the bot handles (the password, the TOTP seed, the session id,
+  the Telegram token), registered with :func:`register_secret` the moment they are read.
 
 Install :class:`RedactSecrets` on every log handler with :func:`install_log_redaction`.
 """
@@ -31,6 +32,7 @@ _SECRET_KEYS = (
     "totp_secret", "seed", "verification_code", "security_code", "two_factor_identifier",
     "login_nonce", "nonce", "aac", "x-meta-usdid", "usdid", "private_key", "cookie",
     "set-cookie", "x-ig-attest-params", "fernet_key", "secret_key", "bot_secret_key",
+    "bot_token", "telegram_bot_token",
 )
 _QUOTE = r"(?:\"|'|%22|\\\")?"
 _SEP = r"\s*(?::|=|%3A|%3D)\s*"
@@ -43,6 +45,8 @@ _SHAPES = (
     re.compile(r"(?:#|%23)PWD_[A-Z]+(?::|%3A)\d+(?::|%3A)\d+(?::|%3A)[A-Za-z0-9+/=%]+"),
     # A session id is "<user id>:<token>:<n>:<token>", often URL-encoded.
     re.compile(r"\b\d{5,}(?::|%3A)[A-Za-z0-9]{10,}(?::|%3A)\d+(?::|%3A)[A-Za-z0-9_-]{10,}"),
+    # A Telegram bot token, "<bot id>:<35 characters>", also as it follows "/bot" in a URL.
+    re.compile(r"(?<![0-9])\d{6,20}(?::|%3A)[A-Za-z0-9_-]{30,}"),
 )
 
 _lock = threading.Lock()

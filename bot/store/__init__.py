@@ -190,6 +190,31 @@ followups = sa.Table(
     sa.Column("action_reason", sa.Text),
 )
 
+telegram_messages = sa.Table(
+    "telegram_messages", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("chat_id", sa.BigInteger),
+    sa.Column("kind", sa.String(32)),
+    sa.Column("event_id", sa.Integer),
+    sa.Column("post_id", sa.Integer),
+    sa.Column("text", sa.Text),
+    sa.Column("status", sa.String(16)),
+    sa.Column("attempts", sa.Integer),
+    sa.Column("next_attempt_at", UTCDateTime()),
+    sa.Column("created_at", UTCDateTime()),
+    sa.Column("sent_at", UTCDateTime()),
+    sa.Column("message_id", sa.BigInteger),
+    sa.Column("has_photo", sa.Boolean),
+    sa.Column("last_error", sa.Text),
+    sa.Column("decided_at", UTCDateTime()),
+)
+telegram_state = sa.Table(
+    "telegram_state", metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text),
+    sa.Column("updated_at", UTCDateTime()),
+)
+
 _POST_COLUMNS: tuple[Any, ...] = (
     posts,
     articles.c.key.label("article_key"),

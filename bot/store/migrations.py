@@ -244,6 +244,49 @@ def m003_followups(conn: sa.Connection) -> None:
 
 
 @migration
+def m004_telegram(conn: sa.Connection) -> None:
+    """Telegram: the messages to send and sent (for retries and edits), and its cursors."""
+    meta = sa.MetaData()
+    sa.Table(
+        "telegram_messages",
+        meta,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("chat_id", sa.BigInteger, nullable=False),
+        # alert, resolved, approval, failure, followup, digest
+        sa.Column("kind", sa.String(32), nullable=False),
+        # The event this message announces: with chat_id unique, so an event is queued
+        # once per chat even if two processes read the same events.
+        sa.Column("event_id", sa.Integer),
+        sa.Column("post_id", sa.Integer),
+        sa.Column("text", sa.Text, nullable=False, server_default=""),
+        # pending, sent, failed (gave up), dropped (no longer worth sending)
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("next_attempt_at", UTCDateTime()),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("sent_at", UTCDateTime()),
+        sa.Column("message_id", sa.BigInteger),
+        sa.Column("has_photo", sa.Boolean, nullable=False, server_default=sa.false()),
+        sa.Column("last_error", sa.Text),
+        # When an approval message was edited to show the decision.
+        sa.Column("decided_at", UTCDateTime()),
+        sa.UniqueConstraint("event_id", "chat_id", name="uq_telegram_messages_event_chat"),
+    )
+    sa.Index("ix_telegram_messages_status", meta.tables["telegram_messages"].c.status)
+    sa.Index("ix_telegram_messages_post", meta.tables["telegram_messages"].c.post_id)
+    # Small named values: the last event announced, the getUpdates offset, the last
+    # digest's date.
+    sa.Table(
+        "telegram_state",
+        meta,
+        sa.Column("key", sa.String(64), primary_key=True),
+        sa.Column("value", sa.Text, nullable=False),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
+    )
+    meta.create_all(conn)
+
+
+@migration
 def m005_web(conn: sa.Connection) -> None:
     """The desk: "post now" requests and the admins' edits of a post before it goes out."""
     # ADD COLUMN, not a table rebuild: SQLite and PostgreSQL both take it as it is.
