@@ -98,8 +98,9 @@ TINY_JPEG = _tiny_jpeg()
 
 def add_post(bot: Bot, number: int, *, published: datetime | None = None,
              categories: tuple[str, ...] = ("Kutim",), title: str | None = None,
-             account: str = ACCOUNT) -> int:
-    """Record article ``number`` and its queued post, with card and caption in place."""
+             account: str = ACCOUNT, status: Status = Status.QUEUED,
+             reason: str | None = None) -> int:
+    """Record article ``number`` and its post (queued unless told), with card and caption."""
     now = bot.clock()
     article = Article(
         key=f"editorialkaltim.com#{number}", feed=FEED,
@@ -111,8 +112,9 @@ def add_post(bot: Bot, number: int, *, published: datetime | None = None,
     with store.begin() as conn:
         article_id = store.insert_article(conn, article, now)
         post_id = store.create_post(
-            conn, article_id=article_id, account=account, feed=FEED, status=Status.QUEUED,
-            reason=f"new in feed {FEED}", slug=article.slug, at=now, actor=Actor.POLLER,
+            conn, article_id=article_id, account=account, feed=FEED, status=status,
+            reason=reason or f"new in feed {FEED}", slug=article.slug, at=now,
+            actor=Actor.POLLER,
             priority=priority_value(article, bot.config.schedule.priority))
     card = bot.data_dir / "cards" / f"{post_id}-{article.slug}.jpg"
     card.parent.mkdir(parents=True, exist_ok=True)

@@ -518,6 +518,21 @@ class Store:
         with self.begin() as conn:
             return [_post_from_row(r) for r in conn.execute(query)]
 
+    def posts_moved_to(self, statuses: Iterable[Status], since: datetime) -> list[Post]:
+        """Posts now in one of ``statuses`` that reached it at or after ``since``.
+
+        For a day's summary: a post that failed and was posted after a retry counts
+        once, as posted.
+        """
+        wanted = [s.value for s in statuses]
+        arrived = sa.exists().where(events.c.post_id == posts.c.id, events.c.kind == "status",
+                                    events.c.to_status == posts.c.status, events.c.at >= since)
+        query = (sa.select(*_POST_COLUMNS).join(articles, articles.c.id == posts.c.article_id)
+                 .where(posts.c.status.in_(wanted), arrived)
+                 .order_by(posts.c.updated_at, posts.c.id))
+        with self.begin() as conn:
+            return [_post_from_row(r) for r in conn.execute(query)]
+
     def last_posted_at(self, account: str) -> datetime | None:
         """When the account last posted."""
         with self.begin() as conn:

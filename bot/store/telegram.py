@@ -180,6 +180,16 @@ class TelegramLedger:
         with self.store.begin() as conn:
             return [_message(r) for r in conn.execute(query)]
 
+    def undecided_approvals(self, post_id: int | None = None) -> list[OutMessage]:
+        """Sent approval messages that do not show a decision yet."""
+        c = telegram_messages.c
+        query = sa.select(telegram_messages).where(
+            c.kind == "approval", c.status == SENT, c.decided_at.is_(None)).order_by(c.id)
+        if post_id is not None:
+            query = query.where(c.post_id == post_id)
+        with self.store.begin() as conn:
+            return [_message(r) for r in conn.execute(query)]
+
     def mark_sent(self, message_id: int, *, telegram_id: int, has_photo: bool, text: str,
                   at: datetime) -> None:
         """The message went out as Telegram message ``telegram_id``."""
@@ -205,10 +215,10 @@ class TelegramLedger:
         """The approval message now shows the decision."""
         self._update(message_id, decided_at=at)
 
-    def _update(self, message_id: int, **values: object) -> None:
+    def _update(self, row_id: int, /, **values: object) -> None:
         with self.store.begin() as conn:
             conn.execute(telegram_messages.update()
-                         .where(telegram_messages.c.id == message_id).values(**values))
+                         .where(telegram_messages.c.id == row_id).values(**values))
 
 
 def _message(row: sa.Row[tuple[object, ...]]) -> OutMessage:

@@ -96,10 +96,7 @@ def _fit(head: str, tail: str, limit: int) -> str:
     room = max(0, limit - len(tail) - 1)
     cut = head[:room]
     # Never cut inside an HTML tag or entity: drop back to the last whole line.
-    if "\n" in cut:
-        cut = cut[: cut.rindex("\n")]
-    else:
-        cut = re.sub(r"<[^>]*$|&[^;\s]*$", "", cut)
+    cut = cut[: cut.rindex("\n")] if "\n" in cut else re.sub(r"<[^>]*$|&[^;\s]*$", "", cut)
     return cut + "…" + tail
 
 
