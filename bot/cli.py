@@ -523,7 +523,7 @@ def login(state: State, account: str | None, import_file: Path | None) -> None:
 @cli.command()
 @pass_state
 def check(state: State) -> None:
-    """Validate config, fonts, store, feed reachability and Instagram sessions.
+    """Validate config, fonts, store, feeds, Instagram sessions and the Telegram token.
 
     Exits 1 when a check fails, 2 when the config itself is invalid.
 
@@ -532,9 +532,10 @@ def check(state: State) -> None:
         bot check
     """
     from bot.checks import run_checks
+    from bot.telegram.checks import telegram_checks
 
     config = state.config
-    results = run_checks(config, data_dir_from_env())
+    results = run_checks(config, data_dir_from_env()) + telegram_checks(config)
     failed = False
     for result in results:
         click.echo(f"{result.level.upper():<5} {result.name}: {result.message}")

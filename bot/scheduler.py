@@ -40,8 +40,10 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.core import Bot
 from bot.dates import local_time
+from bot.errors import ConfigError
 from bot.models import AccountState, Actor, Status
 from bot.policy import Policy, open_time
+from bot.telegram.worker import TelegramWorker
 from bot.triggers import feed_trigger
 from bot.units import format_duration
 
@@ -200,11 +202,36 @@ class Daemon:
         """
         with self._signals():
             self.startup()
-            self.serve()
+            telegram = self.start_telegram()
+            try:
+                self.serve()
+            finally:
+                # Stopped before the drain, so nothing is logged after "stopped cleanly";
+                # what happens meanwhile is announced at the next start.
+                if telegram is not None:
+                    telegram.stop()
             finished = self.drain()
         if not finished:
             logging.shutdown()
             os._exit(0)
+
+    def start_telegram(self) -> TelegramWorker | None:
+        """Start the Telegram face's threads when ``[telegram]`` is configured.
+
+        A missing or malformed token turns Telegram off (an ERROR line and an alert),
+        never publishing: the daemon goes on without it.
+        """
+        key = "telegram:off"
+        try:
+            worker = TelegramWorker.from_bot(self.bot)
+        except ConfigError as exc:
+            self.bot.alerter.alert(key, f"Telegram is off: {exc}", actor=Actor.STARTUP)
+            return None
+        if worker is None:
+            return None
+        self.bot.alerter.resolve(key, "Telegram is on", actor=Actor.STARTUP)
+        worker.start()
+        return worker
 
     # -- stopping ----------------------------------------------------------------
 

@@ -3,7 +3,8 @@
 The test kits are provided here, once: ``server`` (a feed server on 127.0.0.1,
 tests/feedkit.py), ``emulator`` (the Instagram emulator behind the seam,
 tests/ig_emulator.py), ``store`` (a real SQLite store), ``credentials`` and
-``publisher`` (a logged-in Instagram publisher, tests/igkit.py).
+``publisher`` (a logged-in Instagram publisher, tests/igkit.py), ``telegram`` (the
+Telegram Bot API emulator behind its seam, tests/telegram_emulator.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from bot.store import Store
 from tests.feedkit import FeedServer, feed_server
 from tests.ig_emulator import Emulator
 from tests.igkit import PASSWORD, USERNAME, log_in, make_publisher
+from tests.telegram_emulator import TOKEN, TelegramEmulator, telegram_emulator
 
 
 @pytest.fixture(autouse=True)
@@ -31,7 +33,8 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     for name in ("BOT_CONFIG", "DATABASE_URL", "BOT_INSTAGRAM_API", "BOT_ALERT_WEBHOOK",
                  "BOT_LOG_FORMAT", "BOT_LOG_LEVEL", "BOT_SECRET_KEY",
                  "BOT_ADMIN_USER", "BOT_ADMIN_PASSWORD_HASH", "PORT", "FORWARDED_ALLOW_IPS",
-                 "IG_USERNAME", "IG_PASSWORD", "IG_TOTP_SECRET"):
+                 "IG_USERNAME", "IG_PASSWORD", "IG_TOTP_SECRET",
+                 "TELEGRAM_BOT_TOKEN", "BOT_TELEGRAM_API"):
         monkeypatch.delenv(name, raising=False)
     yield directory
 
@@ -74,3 +77,12 @@ def publisher(emulator: Emulator, store: Store) -> Iterator[InstagramPublisher]:
     made = make_publisher(store)
     yield made
     made.close()
+
+
+@pytest.fixture
+def telegram(monkeypatch: pytest.MonkeyPatch) -> Iterator[TelegramEmulator]:
+    """A running Telegram Bot API emulator, with the seam and the bot token pointing at it."""
+    with telegram_emulator() as running:
+        monkeypatch.setenv("BOT_TELEGRAM_API", running.url)
+        monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+        yield running

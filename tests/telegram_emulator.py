@@ -81,6 +81,13 @@ class SentMessage:
     reply_markup: dict[str, Any] | None = None
     at: float = field(default_factory=time.time)
     edits: list[dict[str, Any]] = field(default_factory=list)
+    sent_markup: dict[str, Any] | None = None  # the buttons it was sent with
+    sent_body: str = ""  # the text or caption it was sent with
+
+    def __post_init__(self) -> None:
+        if self.sent_markup is None:
+            self.sent_markup = self.reply_markup
+        self.sent_body = self.sent_body or self.body
 
     @property
     def body(self) -> str:
@@ -117,7 +124,7 @@ class SentMessage:
 
 @dataclass
 class Call:
-    """One request the emulator received."""
+    """One request the emulator received: ``at`` is its arrival, ``status`` 0 until answered."""
 
     method: str
     path: str
@@ -157,6 +164,7 @@ class TelegramEmulator:
         self._message_ids = itertools.count(101)
         self._lock = threading.Condition()
         self._down = False
+        self._stopped = False
         emulator = self
 
         class _Handler(BaseHTTPRequestHandler):
@@ -195,8 +203,9 @@ class TelegramEmulator:
         return self
 
     def stop(self) -> None:
-        """Stop serving and wake any long poll."""
+        """Stop serving and end any long poll."""
         with self._lock:
+            self._stopped = True
             self._lock.notify_all()
         self.httpd.shutdown()
         self.httpd.server_close()
@@ -276,11 +285,13 @@ class TelegramEmulator:
         events: list[tuple[float, str]] = []
         with self._lock:
             for m in self.messages:
+                rows = (m.sent_markup or {}).get("inline_keyboard") or []
                 buttons = " ".join(f"[{b['text']}:{b.get('callback_data') or b.get('url')}]"
-                                   for b in m.buttons)
-                first = m.body.splitlines()[0] if m.body else ""
+                                   for row in rows for b in row)
+                lines = [line for line in (m.sent_body or m.body).splitlines() if line]
+                summary = " / ".join(lines[:2])[:110]
                 events.append((m.at, f"{m.method} chat={m.chat_id} #{m.message_id} "
-                               f"{first!r} {buttons}".rstrip()))
+                               f"{summary!r} {buttons}".rstrip()))
                 for edit in m.edits:
                     last = (edit.get("caption") or edit.get("text") or "").splitlines()[-1]
                     events.append((edit["at"], f"{edit['method']} #{m.message_id} {last!r}"))
@@ -299,19 +310,19 @@ class TelegramEmulator:
         segments = parts.path.strip("/").split("/")
         method = segments[1] if len(segments) == 2 else ""
         params = _params(parts.query, h.headers.get("Content-Type", ""), body)
+        # Recorded on arrival (status 0 until answered), so a test sees a long poll open.
+        call = Call(method, h.path, params, 0, time.time(), h.headers.get("User-Agent", ""))
+        with self._lock:
+            self.calls.append(call)
         fault = self._take_fault(method) if segments[0] == f"bot{self.token}" else None
         if fault and fault.delay:
             time.sleep(fault.delay)
             if _client_gone(h):
                 # The client timed out: like a request lost on the way, it has no effect.
-                with self._lock:
-                    self.calls.append(Call(method, h.path, params, 499, time.time(),
-                                           h.headers.get("User-Agent", "")))
+                call.status = 499
                 return
         status, answer = self._answer(segments, method, params, fault)
-        with self._lock:
-            self.calls.append(Call(method, h.path, params, status, time.time(),
-                                   h.headers.get("User-Agent", "")))
+        call.status = status
         if self.verbose:
             print(f"{method} -> {status}: {json.dumps(params, default=str)[:200]}",
                   flush=True)
@@ -434,7 +445,7 @@ class TelegramEmulator:
                 if self._updates:
                     return list(self._updates[:limit])
                 remaining = deadline - time.monotonic()
-                if remaining <= 0:
+                if remaining <= 0 or self._stopped:
                     return []
                 self._lock.wait(remaining)
 

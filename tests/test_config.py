@@ -67,6 +67,27 @@ def test_minimal_config_gets_embedded_defaults(tmp_path: Path) -> None:
         ('[card]\naccent = "red"\n', "card.accent", "bad colour 'red'"),
         ('[card]\nlogo = "no/such/logo.png"\n', "card.logo", "file not found"),
         ('[card.fonts]\nheadline = "missing.ttf"\n', "card.fonts.headline", "file not found"),
+        ('[telegram]\napprovers = [1]\n', "telegram.chat_ids", "required key is missing"),
+        ('[telegram]\nchat_ids = []\napprovers = [1]\n', "telegram.chat_ids", "at least 1"),
+        ('[telegram]\nchat_ids = [0]\napprovers = [1]\n', "telegram.chat_ids",
+         "chat_ids[0] is 0"),
+        ('[telegram]\nchat_ids = [-100, -100]\napprovers = [1]\n', "telegram.chat_ids",
+         "listed twice"),
+        ('[telegram]\nchat_ids = [-100]\napprovers = [-5]\n', "telegram.approvers",
+         "negative ids are chats, not people"),
+        ('[telegram]\nchat_ids = [-100]\n', "telegram.approvers",
+         "nobody may press their buttons"),
+        ('[telegram]\nchat_ids = [-100]\napprovers = [1]\nsend = ["alert"]\n',
+         "telegram.send[0]", "'alerts'"),
+        ('[telegram]\nchat_ids = [-100]\napprovers = [1]\ndigest_at = "9pm"\n',
+         "telegram.digest_at", "bad time '9pm'"),
+        ('[telegram]\nchat_ids = [-100]\napprovers = [1]\ndigest_at = "24:00"\n',
+         "telegram.digest_at", "hours run 00-23"),
+        ('[telegram]\nchat_ids = [-100]\napprovers = [1]\ntoken = "x"\n', "telegram.token",
+         "did you mean 'token_env'"),
+        ('[telegram]\nchat_ids = [-100]\napprovers = [1]\ntoken_env = "TG-TOKEN"\n',
+         "telegram.token_env", "bad environment variable name 'TG-TOKEN'"),
+        ('[web]\npublic_url = "desk.example"\n', "web.public_url", "bad URL"),
     ],
 )
 def test_bad_values_name_file_key_and_problem(
@@ -173,3 +194,24 @@ def test_windows_include_start_exclude_end_and_cross_midnight(
         assert parsed.contains(time.fromisoformat(text)), text
     for text in outside:
         assert not parsed.contains(time.fromisoformat(text)), text
+
+
+def test_the_telegram_section_reads_its_defaults(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, VALID + "[telegram]\nchat_ids = [-1001234567890]\n"
+                               "approvers = [111111111]\n"))
+    assert config.telegram is not None
+    assert config.telegram.token_env == "TELEGRAM_BOT_TOKEN"
+    assert config.telegram.send == ["alerts", "approvals", "failures", "followups", "digest"]
+    assert f"{config.telegram.digest_at:%H:%M}" == "21:00"
+    assert config.web.public_url is None
+    assert load_config(write(tmp_path, VALID)).telegram is None  # absent means off
+
+
+def test_a_token_pasted_as_token_env_is_not_echoed(tmp_path: Path) -> None:
+    token = "7012345678:AAEkaltimTestTokenXf1ZqW9bV3mN8cR2tY5u"
+    path = write(tmp_path, VALID + f'[telegram]\nchat_ids = [-100]\napprovers = [1]\n'
+                                   f'token_env = "{token}"\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert "telegram.token_env: bad environment variable name (not shown)" in str(info.value)
+    assert token not in str(info.value)

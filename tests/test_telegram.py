@@ -16,6 +16,7 @@ import pytest
 from bot.core import Bot
 from bot.errors import PostRejected
 from bot.models import Actor, Status
+from bot.scheduler import Daemon
 from bot.store.telegram import FAILED, PENDING, SENT
 from bot.telegram.client import TelegramClient
 from bot.telegram.worker import MAX_ATTEMPTS, RENDER_WAIT, TelegramWorker
@@ -26,6 +27,7 @@ from tests.schedkit import (
     make_bot,
     schedule_toml,
     scripted,
+    wait_for,
     wita,
 )
 from tests.telegram_emulator import (
@@ -56,10 +58,6 @@ def telegram_toml(*, send: str | None = None, digest_at: str = "21:00",
     return "\n".join(lines) + "\n"
 
 
-@pytest.fixture
-def telegram() -> Iterator[TelegramEmulator]:  # moves to conftest.py after issue 9
-    with telegram_emulator() as emulator:
-        yield emulator
 
 
 @pytest.fixture
@@ -469,3 +467,33 @@ def test_a_refused_message_is_given_up_at_once(tmp_path: Path, clock: FakeClock)
         [event] = worker.bot.store.events(kind="telegram_failed")
         assert "chat not found" in event.reason
         worker.bot.close()
+
+
+# -- inside the daemon ----------------------------------------------------------------------
+
+
+def test_without_a_token_telegram_is_off_with_an_alert_and_the_daemon_goes_on(
+        tmp_path: Path, clock: FakeClock) -> None:
+    bot = make_bot(tmp_path, clock, extra=telegram_toml())
+    daemon = Daemon(bot)
+    assert daemon.start_telegram() is None
+    [(key, message, _)] = bot.store.open_alerts()
+    assert key == "telegram:off"
+    assert message == ("Telegram is off: environment variable TELEGRAM_BOT_TOKEN is not set "
+                       "(the Telegram bot token from @BotFather)")
+    bot.close()
+
+
+def test_with_the_token_the_daemon_starts_telegram_and_clears_that_alert(
+        tmp_path: Path, clock: FakeClock, telegram: TelegramEmulator) -> None:
+    bot = make_bot(tmp_path, clock, extra=telegram_toml())
+    bot.alerter.alert("telegram:off", "Telegram is off: no token", actor=Actor.STARTUP)
+    worker = Daemon(bot).start_telegram()
+    assert worker is not None
+    try:
+        wait_for(lambda: telegram.calls_to("getMe") and telegram.calls_to("getUpdates"),
+                 what="the worker's threads to call Telegram")
+        assert bot.store.open_alerts() == []
+    finally:
+        worker.stop()
+        bot.close()

@@ -6,7 +6,6 @@ import io
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,11 +19,6 @@ CHAT = -1001234567890
 ANA = TelegramUser(111111111, "ana_medsos", "Ana")
 
 
-@pytest.fixture
-def telegram() -> Iterator[TelegramEmulator]:  # moves to conftest.py after issue 9
-    emulator = TelegramEmulator().start()
-    yield emulator
-    emulator.stop()
 
 
 def client_for(emulator: TelegramEmulator, **kwargs: object) -> TelegramClient:

@@ -54,7 +54,14 @@ from bot.store.telegram import (
     TelegramLedger,
 )
 from bot.telegram import messages as m
-from bot.telegram.client import Button, Keyboard, TelegramClient, check_token
+from bot.telegram.client import (
+    Button,
+    CallbackQuery,
+    Keyboard,
+    TelegramClient,
+    Update,
+    check_token,
+)
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +101,7 @@ class TelegramWorker:
         self.tick = tick
         self.paused_until: datetime | None = None
         self._threads: list[threading.Thread] = []
+        self._handling = threading.Event()  # set while received updates are handled
 
     @classmethod
     def from_bot(cls, bot: Bot) -> TelegramWorker | None:
@@ -123,10 +131,15 @@ class TelegramWorker:
             thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop both threads; a long poll still open is left to end with the process."""
+        """Stop both threads (bounded); a long poll still waiting is left to the process exit.
+
+        A press being handled is waited for, so its action and its answer are not cut
+        off; a ``getUpdates`` that is only waiting holds nothing and is not.
+        """
         self.stopping.set()
         for thread in self._threads:
-            thread.join(timeout)
+            waiting = thread.name == "telegram-receive" and not self._handling.is_set()
+            thread.join(0.2 if waiting else timeout)
         if not any(t.is_alive() for t in self._threads):
             self.client.close()
 
@@ -393,7 +406,7 @@ class TelegramWorker:
         if attempts >= MAX_ATTEMPTS:
             self._give_up(message, f"{exc} (after {attempts} attempts)", now)
             return None
-        wait = min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (attempts - 1))
+        wait: timedelta = min(BACKOFF_MAX, BACKOFF_FIRST * (2 ** (attempts - 1)))
         log.warning("telegram: %s message not sent (%s); trying again in %ds",
                     message.kind, exc, int(wait.total_seconds()))
         self.ledger.mark_retry(message, error=str(exc), at=now + wait)
@@ -458,6 +471,13 @@ class TelegramWorker:
     def receive(self, timeout: int) -> int:
         """One ``getUpdates`` call; handle each new update once. Returns presses handled."""
         updates = self.client.get_updates(self.ledger.offset(), timeout=timeout)
+        self._handling.set()
+        try:
+            return self._handle_all(updates)
+        finally:
+            self._handling.clear()
+
+    def _handle_all(self, updates: Sequence[Update]) -> int:
         handled = 0
         for update in updates:
             if self.stopping.is_set():
@@ -470,8 +490,8 @@ class TelegramWorker:
                 handled += 1
         return handled
 
-    def press(self, query: Any) -> None:
-        """Handle one button press (a :class:`~bot.telegram.client.CallbackQuery`)."""
+    def press(self, query: CallbackQuery) -> None:
+        """Handle one button press."""
         user = query.user
         parsed = m.parse_button(query.data)
         if parsed is None:
