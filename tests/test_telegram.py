@@ -20,6 +20,7 @@ from bot.scheduler import Daemon
 from bot.store.telegram import FAILED, PENDING, SENT
 from bot.telegram.client import TelegramClient
 from bot.telegram.worker import MAX_ATTEMPTS, RENDER_WAIT, TelegramWorker
+from tests.feedkit import FeedServer, Route, make_items, rss
 from tests.schedkit import (
     ACCOUNT,
     FakeClock,
@@ -340,15 +341,37 @@ def test_send_chooses_what_goes_out(tmp_path: Path, clock: FakeClock,
     worker.bot.close()
 
 
-def test_a_followup_event_is_a_plain_message(worker: TelegramWorker,
-                                             telegram: TelegramEmulator) -> None:
-    post_id = add_post(worker.bot, 4, title="Judul lama")
-    worker.bot.store.add_event(at=worker.clock(), actor="poller", kind="followup",
-                               post_id=post_id, reason="Ralat: judul artikel diperbarui")
+def test_a_correction_arrives_once_as_a_followup_message_and_so_does_its_end(
+        tmp_path: Path, clock: FakeClock, telegram: TelegramEmulator,
+        server: FeedServer) -> None:
+    [item] = make_items(1, newest=clock() - timedelta(minutes=10))
+    item.title = "Pemkab Kutim bahas anggaran"
+    server.routes["/feed/"] = Route(body=rss([item]))
+    bot = make_bot(tmp_path, clock, feed_url=server.url("/feed/"), feeds_extra="backlog = 1",
+                   extra=telegram_toml())
+    worker = TelegramWorker(bot, TelegramClient(TOKEN, api=telegram.url), long_poll=0)
+    worker.collect()
+    bot.poll()
+    [outcome] = bot.publish(ACCOUNT, actor=Actor.SCHEDULER)
+    post = bot.post(outcome.post_id)
+    item.title = "Ralat: Pemkab Kutim bahas anggaran tahap dua"
+    server.routes["/feed/"] = Route(body=rss([item]))
+    clock.advance(minutes=10)
+    bot.poll()
+    worker.pump()
+    bot.poll()  # seen again: still one incident
     worker.pump()
     [message] = texts(telegram)
-    assert message.startswith("🔁 <b>Tindak lanjut</b>")
-    assert "Judul lama" in message and "Ralat: judul artikel diperbarui" in message
+    assert message.startswith("🔁 <b>Tindak lanjut</b> · 13:10 WITA")
+    assert "<b>Ralat: Pemkab Kutim bahas anggaran tahap dua</b>" in message
+    assert f"correction of post {post.id}" in message
+    assert f"Instagram: {post.permalink}" in message
+    assert "bot followup" in message
+    assert not any("Peringatan" in t for t in texts(telegram))  # not twice, as an alert
+    bot.dismiss(post.id, actor="cli:budi")
+    worker.pump()
+    assert texts(telegram)[1].startswith("🔁 <b>Tindak lanjut selesai</b>")
+    bot.close()
 
 
 # -- the digest -----------------------------------------------------------------------------

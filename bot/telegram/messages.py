@@ -162,9 +162,11 @@ def failure_text(post: PostFacts, reason: str, *, at: datetime, tz: tzinfo,
 
 
 def followup_text(post: PostFacts | None, reason: str, *, permalink: str | None,
-                  at: datetime, tz: tzinfo, desk_url: str | None) -> str:
-    """A correction or takedown of a posted article (see [followup])."""
-    lines = [f"🔁 <b>Tindak lanjut</b> · {clock_time(at, tz)}"]
+                  at: datetime, tz: tzinfo, desk_url: str | None,
+                  resolved: bool = False) -> str:
+    """A correction or takedown of a posted article (see [followup]), or its closing."""
+    title = "Tindak lanjut selesai" if resolved else "Tindak lanjut"
+    lines = [f"🔁 <b>{title}</b> · {clock_time(at, tz)}"]
     if post is not None:
         lines += [f"<b>{e(post.title)}</b>", e(post.link)]
     lines.append(e(reason))

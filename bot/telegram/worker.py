@@ -6,11 +6,12 @@ delays a poll or an upload:
 - **send** (every second): reads the events recorded since its cursor and queues
   what the team must hear: alerts and their resolution, posts entering
   ``pending_approval`` (their card, with "Setujui"/"Lewati" buttons), failed posts,
-  follow-ups; at ``digest_at`` it queues the day's digest. Then it sends what is due.
-  Messages and the cursor are written in one transaction (``telegram_messages``), so
-  each event is announced once, across restarts. A 429 holds every message for its
-  ``retry_after``; a connection failure, timeout or 5xx is retried with backoff, up
-  to :data:`MAX_ATTEMPTS`; a message that cannot be sent is recorded as a
+  follow-ups (corrections and takedowns, as their alerts say them); at ``digest_at``
+  it queues the day's digest. Then it sends what is due. Messages and the cursor are
+  written in one transaction (``telegram_messages``), so each event is announced
+  once, across restarts. A 429 holds every message for its ``retry_after``; a
+  connection failure, timeout or 5xx is retried with backoff, up to
+  :data:`MAX_ATTEMPTS`; a message that cannot be sent is recorded as a
   ``telegram_failed`` event. An approval card whose post has moved on (approved or
   skipped from any face, or failed) is edited to say who did what.
 - **receive**: long-polls ``getUpdates``. Each update's id is claimed in the store
@@ -80,6 +81,7 @@ DIGEST_GRACE = timedelta(hours=1)
 # hands out ids before commit); the cursor waits this long for it.
 GAP_WAIT = timedelta(seconds=10)
 _FAILED_ALERT_PREFIX = "post:"
+_FOLLOWUP_ALERT_PREFIX = "followup:"
 
 
 class TelegramWorker:
@@ -231,6 +233,18 @@ class TelegramWorker:
     def _messages_for(self, event: Event) -> list[NewMessage]:
         send = set(self.config.send)
         key = str(event.data.get("key", ""))
+        if key.startswith(_FOLLOWUP_ALERT_PREFIX) and event.kind in ("alert", "alert_resolved"):
+            # A follow-up opens with an event and an alert; the alert names the permalink
+            # and the action, so it is the one message (and its resolution the other).
+            if "followups" not in send:
+                return []
+            subject = self.bot.post(event.post_id) if event.post_id is not None else None
+            text = m.followup_text(
+                m.facts(subject) if subject else None, event.reason,
+                permalink=str(event.data.get("permalink") or "") or None, at=event.at,
+                tz=self.tz, desk_url=self._desk_url(subject.id) if subject else None,
+                resolved=event.kind == "alert_resolved")
+            return self._each("followup", text, event_id=event.id, post_id=event.post_id)
         if event.kind == "alert" and "alerts" in send:
             if key.startswith(_FAILED_ALERT_PREFIX) and "failures" in send:
                 return []  # the failed post's own message says it, with more detail
@@ -252,13 +266,6 @@ class TelegramWorker:
                 text = m.failure_text(m.facts(post), event.reason, at=event.at, tz=self.tz,
                                       desk_url=self._desk_url(post.id))
                 return self._each("failure", text, event_id=event.id, post_id=post.id)
-        if event.kind.startswith("followup") and "followups" in send:
-            subject = self.bot.post(event.post_id) if event.post_id is not None else None
-            text = m.followup_text(
-                m.facts(subject) if subject else None, event.reason,
-                permalink=subject.permalink if subject else None, at=event.at, tz=self.tz,
-                desk_url=self._desk_url(subject.id) if subject else None)
-            return self._each("followup", text, event_id=event.id, post_id=event.post_id)
         return []
 
     def _desk_url(self, post_id: int) -> str | None:
