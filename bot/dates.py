@@ -1,10 +1,24 @@
-"""Indonesian dates, via Babel's CLDR data (no hand-written month tables)."""
+"""Dates: Indonesian formatting via Babel's CLDR data, and reading localized feed dates.
+
+No month table is written by hand: month names for formatting and for reading come
+from Babel's CLDR data.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+import re
+from collections.abc import Iterable
+from datetime import datetime, timedelta, timezone, tzinfo
+from functools import lru_cache
 
-from babel.dates import format_date, format_datetime, format_timedelta
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date, format_datetime, format_timedelta, get_month_names
+
+# Indonesia's three zones, as local sites write them after a time ("10:00 WITA").
+_ZONE_OFFSETS = {"wib": 7, "wita": 8, "wit": 9, "utc": 0, "gmt": 0, "z": 0}
+_TIME_RE = re.compile(r"(?<![\d:.])(\d{1,2})[:.](\d{2})(?:[:.](\d{2}))?(?![\d:])")
+_OFFSET_RE = re.compile(r"(?<![\w:])([+-])(\d{2}):?(\d{2})\b")
+_ZONE_RE = re.compile(r"\b(wita|wib|wit|utc|gmt|z)\b")
 
 
 def local_time(moment: datetime | None, tz: tzinfo) -> str:
@@ -32,3 +46,65 @@ def relatif(moment: datetime | None, now: datetime) -> str:
     if moment is None:
         return ""
     return format_timedelta(moment - now, add_direction=True, threshold=1.0, locale="id")
+
+
+@lru_cache(maxsize=64)
+def _month_pattern(languages: tuple[str, ...]) -> tuple[re.Pattern[str], dict[str, int]]:
+    """A regex alternative of every month name (wide and short) in ``languages``."""
+    names: dict[str, int] = {}
+    for language in languages:
+        try:
+            locale = Locale.parse(language.replace("-", "_"))
+        except (UnknownLocaleError, ValueError, TypeError):
+            continue
+        for context in ("format", "stand-alone"):
+            for width in ("wide", "abbreviated"):
+                for number, name in get_month_names(width, context, locale).items():
+                    key = name.casefold().rstrip(".")
+                    # A short name that means another month in an earlier language
+                    # (none in id/ms/en, but CLDR has such pairs) keeps its first sense.
+                    names.setdefault(key, number)
+    alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    pattern = re.compile(
+        rf"(?<!\w)(?:(?P<d1>\d{{1,2}})\.?\s+(?P<m1>{alternatives})\.?,?\s+(?P<y1>\d{{4}})"
+        rf"|(?P<m2>{alternatives})\.?\s+(?P<d2>\d{{1,2}}),?\s+(?P<y2>\d{{4}}))(?!\w)"
+    )
+    return pattern, names
+
+
+def parse_localized_date(raw: str, languages: Iterable[str], tz: tzinfo) -> datetime | None:
+    """Read a feed date written with month names of ``languages`` (e.g. ``28 Oktober 2024``).
+
+    Understands day-month-year and month-day-year with wide or short month names, an
+    optional ``HH:MM[:SS]`` time, and a ``+0800``-style offset or a zone name (WIB,
+    WITA, WIT, UTC, GMT). A date without a zone is taken as local time in ``tz``.
+    Returns None when the text holds no such date.
+    """
+    langs = tuple(dict.fromkeys([*(lang.strip().casefold() for lang in languages if lang),
+                                 "en"]))
+    pattern, names = _month_pattern(langs)
+    text = " ".join(raw.split()).casefold()
+    match = pattern.search(text)
+    if match is None:
+        return None
+    day = int(match.group("d1") or match.group("d2"))
+    month = names[(match.group("m1") or match.group("m2")).rstrip(".")]
+    year = int(match.group("y1") or match.group("y2"))
+    rest = text[match.end():]
+    hour = minute = second = 0
+    time_match = _TIME_RE.search(rest)
+    if time_match:
+        hour, minute = int(time_match.group(1)), int(time_match.group(2))
+        second = int(time_match.group(3) or 0)
+        rest = rest[time_match.end():]
+    zone: tzinfo = tz
+    if offset := _OFFSET_RE.search(rest):
+        sign = -1 if offset.group(1) == "-" else 1
+        zone = timezone(sign * timedelta(hours=int(offset.group(2)),
+                                         minutes=int(offset.group(3))))
+    elif named := _ZONE_RE.search(rest):
+        zone = timezone(timedelta(hours=_ZONE_OFFSETS[named.group(1)]))
+    try:
+        return datetime(year, month, day, hour, minute, second, tzinfo=zone)
+    except ValueError:  # 31 Februari, 25:00
+        return None

@@ -9,13 +9,15 @@ entries is used. Every failure becomes a :class:`FeedError` with a reason for th
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, tzinfo
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import feedparser
 
-from bot.articles import Article, article_from_entry
+from bot.articles import Article, absolute_link, article_from_entry, plain_text
 from bot.errors import FeedError, FetchError
 from bot.http import HttpClient
 
@@ -46,6 +48,9 @@ class ParsedFeed:
     articles: list[Article]
     bozo_reason: str | None = None
     skipped: int = 0  # entries without any identity
+    # Entries left out because an earlier entry of the same feed has their guid, each
+    # with the reason (both entries named), for the feed's events.
+    duplicates: list[str] = field(default_factory=list)
 
 
 def fetch_feed(
@@ -99,8 +104,32 @@ def paged_url(url: str, page: int) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-def parse_feed(body: bytes, *, feed_name: str, feed_url: str) -> ParsedFeed:
-    """Parse feed bytes into articles. Raises FeedError when nothing usable is there."""
+_DOCTYPE_RE = re.compile(rb"<!DOCTYPE\b", re.I)
+_ENTITY_DECL_RE = re.compile(rb"<!ENTITY\s+(?:%\s*)?([A-Za-z_][\w.-]*)")
+
+
+def declared_entities(body: bytes) -> frozenset[str]:
+    """Names of the entities a feed declares in its DOCTYPE's internal subset.
+
+    feedparser never expands them (an entity-expansion attack such as "billion laughs"
+    or the quadratic blow-up would otherwise take the machine's memory), so a title
+    that uses one would come out as ``&lol9;``.
+    """
+    start = _DOCTYPE_RE.search(body, 0, 4096)
+    if start is None:
+        return frozenset()
+    end = body.find(b"]>", start.end())
+    subset = body[start.end(): end if end >= 0 else len(body)]
+    return frozenset(m.group(1).decode("ascii", "replace")
+                     for m in _ENTITY_DECL_RE.finditer(subset))
+
+
+def parse_feed(body: bytes, *, feed_name: str, feed_url: str, tz: tzinfo = UTC) -> ParsedFeed:
+    """Parse feed bytes into articles. Raises FeedError when nothing usable is there.
+
+    Relative links are resolved against the channel's link (itself resolved against
+    ``feed_url``), else the feed's URL; dates without a zone are read in ``tz``.
+    """
     if not body.strip():
         raise FeedError("empty body")
     parsed: Any = feedparser.parse(body, sanitize_html=False, resolve_relative_uris=False)
@@ -119,17 +148,37 @@ def parse_feed(body: bytes, *, feed_name: str, feed_url: str) -> ParsedFeed:
         if not version:
             raise FeedError("not a feed (no RSS or Atom found)")
         return ParsedFeed(articles=[], bozo_reason=None)
+    channel = parsed.get("feed") or {}
+    base_url = absolute_link(channel.get("link"), feed_url) or feed_url
+    language = channel.get("language")
+    languages = (language,) if isinstance(language, str) and language else ()
+    entities = declared_entities(body)
     articles: list[Article] = []
     skipped = 0
-    seen: set[str] = set()
+    duplicates: list[str] = []
+    seen: dict[str, Article] = {}
     for entry in entries:
         try:
-            article = article_from_entry(entry, feed_name=feed_name, feed_url=feed_url)
+            article = article_from_entry(entry, feed_name=feed_name, feed_url=feed_url,
+                                         base_url=base_url, languages=languages, tz=tz,
+                                         declared_entities=entities)
         except ValueError:
             skipped += 1
             continue
-        if article.key in seen:
+        first = seen.get(article.key)
+        if first is not None:
+            duplicates.append(_duplicate_reason(first, article))
             continue
-        seen.add(article.key)
+        seen[article.key] = article
         articles.append(article)
-    return ParsedFeed(articles=articles, bozo_reason=bozo_reason, skipped=skipped)
+    return ParsedFeed(articles=articles, bozo_reason=bozo_reason, skipped=skipped,
+                      duplicates=duplicates)
+
+
+def _duplicate_reason(first: Article, again: Article) -> str:
+    identity = f"guid {again.guid!r}" if again.guid else f"link {again.link}"
+    same = first.title == again.title and first.link == again.link
+    what = "the same entry again" if same else (
+        f"a different entry ({plain_text(again.title)[:80]!r}, {again.link or 'no link'})")
+    return (f"feed lists {identity} twice: {what} after {first.title[:80]!r}; "
+            "only the first is used")

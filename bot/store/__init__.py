@@ -376,7 +376,7 @@ class Store:
         """Insert a new article (inside the caller's transaction); return its id."""
         result = conn.execute(articles.insert().values(
             key=article.key, feed=article.feed, guid=article.guid, link=article.link,
-            title=article.title, published_at=article.published, first_seen_at=at,
+            title=article.title, published_at=article.date, first_seen_at=at,
             last_seen_at=at, data=article.to_json(),
         ))
         assert result.inserted_primary_key is not None
@@ -390,7 +390,7 @@ class Store:
     ) -> None:
         """Replace a known article's data after an edit (inside the caller's transaction)."""
         conn.execute(articles.update().where(articles.c.id == article_id).values(
-            link=article.link, title=article.title, published_at=article.published,
+            link=article.link, title=article.title, published_at=article.date,
             last_seen_at=at, data=article.to_json()))
 
     def touch_article(self, conn: sa.Connection, article_id: int, feed: str, at: datetime) -> None:
