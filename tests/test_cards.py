@@ -27,7 +27,7 @@ from bot.cards import (
     decode_image,
 )
 from bot.cards.colours import contrast, hex_to_rgb
-from bot.cards.fonts import DEFAULT_FONT, LAYOUT_ENGINE, FontBook, Typeface
+from bot.cards.fonts import DEFAULT_FONT, FontBook, Typeface
 from bot.cards.layout import HEADLINE_SIZES, SHADE
 from bot.cards.text import fit_text
 from bot.config import CardConfig, CardFonts, SiteConfig, parse_config
@@ -192,8 +192,9 @@ def test_headlines_of_20_to_200_chars_fit_four_lines_at_min_size(case: str, leng
     card = render_case(case, photo, title)
     assert 1 <= len(card.headline_lines) <= 4
     assert card.headline_size >= HEADLINE_SIZES[case][0]
-    font = Typeface(DEFAULT_FONT, 800).at(card.headline_size)
-    assert all(font.getlength(line) <= POST_SIZE[0] - 2 * MARGIN for line in card.headline_lines)
+    face = Typeface(DEFAULT_FONT, 800)  # lines are as wide as drawn, punctuation fit included
+    assert all(face.length(line, card.headline_size) <= POST_SIZE[0] - 2 * MARGIN
+               for line in card.headline_lines)
     if card.truncated:
         assert card.headline_size == HEADLINE_SIZES[case][0]
         assert card.headline.endswith("…")
@@ -211,8 +212,7 @@ def test_any_headline_fits_and_ellipsis_only_when_needed(words: list[str]) -> No
     fit = fit_text(text, face, width=936, max_lines=4, min_size=50, max_size=88)
     assert 1 <= fit.line_count <= 4
     assert 50 <= fit.size <= 88
-    font = face.at(fit.size)
-    assert all(font.getlength(line) <= 936 for line in fit.lines)
+    assert all(face.length(line, fit.size) <= 936 for line in fit.lines)
     untruncated = fit_text(text, face, width=936, max_lines=99, min_size=50, max_size=50)
     if fit.truncated:
         assert untruncated.line_count > 4  # too long even at the minimum size
@@ -365,14 +365,6 @@ def test_bad_card_config_names_the_key(tmp_path: Path, card_toml: str, key: str,
 
 
 # ---------------------------------------------------------------------- fonts and glyphs
-
-
-def test_layout_engine_is_pinned_to_basic() -> None:
-    from PIL import ImageFont
-
-    assert LAYOUT_ENGINE == ImageFont.Layout.BASIC
-    font = Typeface(DEFAULT_FONT, 800).at(40)
-    assert font.layout_engine == ImageFont.Layout.BASIC
 
 
 @pytest.mark.parametrize("char", list("“”‘’–—…"))
@@ -574,12 +566,35 @@ def test_example_cards_in_assets_are_small_and_exact_size() -> None:
             assert image.size == size
 
 
+# The typography examples: numbers, quotes, long words and headlines in scripts that
+# Plus Jakarta Sans lacks (branded cards, so the type is what one sees).
+TYPOGRAPHY_EXAMPLES = {
+    "numbers.jpg": ("Jelang Pilkada 2024, Pemkab Kutim Siapkan Rp1,5 Miliar untuk "
+                    "17.000 Petugas: 2.345 TPS Siap", ("Kutim",)),
+    "quotes.jpg": ('Bupati: "Kami Siap Menjaga Pilkada 2024 Tetap Damai", Kata '
+                   "Ardiansyah – Warga Diminta Tenang", ("Pilkada 2024",)),
+    "long-words.jpg": ("Penyelenggaraan Musyawarah Perencanaan Pembangunan Kabupaten "
+                       "Kutai Timur (Musrenbangkab) Tahun Anggaran 2025 Dibuka",
+                       ("Pemerintahan",)),
+    "arabic.jpg": ("انتخابات محلية في كاليمانتان الشرقية: 17 ألف مراقب لعام 2024۔",
+                   ("أخبار",)),
+    "russian.jpg": ("Выборы в Восточном Калимантане: 17 000 наблюдателей готовы к "
+                    "2024 году", ("Новости",)),
+    "chinese.jpg": ("东加里曼丹省举行2024年地方选举，一万七千名监票员已经准备就绪。",
+                    ("新闻",)),
+}
+
+
 def render_examples(out: Path) -> None:
-    """Write assets/examples/card.jpg and story.jpg from the seed article fixture."""
+    """Write assets/examples/: card.jpg and story.jpg from the seed article fixture, and
+    the typography examples."""
     source = decode_image(imagekit.jpeg(imagekit.landscape((2000, 1333))))
     out.mkdir(parents=True, exist_ok=True)
     (out / "card.jpg").write_bytes(renderer().render(article(), source).to_jpeg())
     (out / "story.jpg").write_bytes(renderer().render(article(), source, story=True).to_jpeg())
+    for name, (title, categories) in TYPOGRAPHY_EXAMPLES.items():
+        card = renderer().render(article(title, categories), None)
+        (out / name).write_bytes(card.to_jpeg())
 
 
 if __name__ == "__main__":  # PYTHONPATH=. python tests/test_cards.py: refresh the examples

@@ -1,13 +1,28 @@
-"""Fonts for the cards: loading at any size and weight, and keeping tofu off the card.
+"""Fonts for the cards: faces at any size and weight, fallbacks by script, no tofu.
 
-The layout engine is pinned to ``ImageFont.Layout.BASIC``. Raqm would add OpenType
-kerning, but Pillow's wheels load FriBiDi from the system at run time and silently fall
-back to basic layout where it is missing, so the same headline could wrap differently
-on the server than on a laptop. Basic layout measures identically wherever Pillow runs.
+**Layout engine.** Pillow's Raqm layout (HarfBuzz shaping, FriBiDi ordering) is used
+where Pillow has it: it applies the font's OpenType kerning, and Arabic cannot be set
+without it (contextual letter forms, right-to-left order). Pillow's wheels bundle Raqm
+and HarfBuzz but load FriBiDi from the system at run time; without it Pillow falls
+back to its basic layout, which this module then uses on purpose (``LAYOUT_ENGINE``).
+Measuring and drawing always use the same engine, so a headline never overflows; it
+may wrap a little differently on a machine without FriBiDi, where ``bot check`` says so
+and a headline in a script that needs shaping fails with a reason.
 
-Characters the font has no glyph for (emoji, symbols outside its cmap) are removed
-from the card text; the caption keeps them. Coverage is read from the font's own cmap
-with fontTools, not guessed.
+**Punctuation fit.** Plus Jakarta Sans gives its comma and full stop wide side
+bearings and has no kerning pairs for them, so at heavy weights "2024," shows a gap
+before the comma. A comma, full stop, colon, semicolon or ellipsis after a letter or digit
+(or a closing quote) is drawn closer, and so is a digit after the comma or full stop
+of a number ("1,5", "17.000"), so that the gap between their ink is the font's own
+fit between two letters ("nn"). The adjustment is measured from the glyphs, at each size.
+
+**Coverage and fallbacks.** A headline is set in one face: the configured one when it
+has a glyph for every letter, digit and mark, else the first shipped Noto face that
+does (Noto Sans for Latin, Greek and Cyrillic; Noto Sans Arabic with Noto's Latin;
+a Noto Sans CJK SC subset for Chinese, Japanese and Korean). A letter that no face
+covers fails the card with a reason that names its script. Symbols a face lacks
+(emoji, dingbats) are left off the card and noted; the caption keeps them. Coverage
+is read from each font's own cmap with fontTools, not guessed.
 """
 
 from __future__ import annotations
@@ -15,20 +30,36 @@ from __future__ import annotations
 import io
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Final
 
+from fontTools import unicodedata as ucd
 from fontTools.ttLib import TTFont, TTLibError
-from PIL import ImageFont
+from PIL import Image, ImageDraw, ImageFont, features
 
 from bot.config import ASSETS_DIR, CardFonts
 from bot.errors import RenderError
 
-LAYOUT_ENGINE: Final = ImageFont.Layout.BASIC
+HAS_RAQM: Final = bool(features.check_feature("raqm"))
+LAYOUT_ENGINE: Final = ImageFont.Layout.RAQM if HAS_RAQM else ImageFont.Layout.BASIC
 FONTS_DIR: Final = ASSETS_DIR / "fonts"
 DEFAULT_FONT: Final = FONTS_DIR / "PlusJakartaSans[wght].ttf"
+# The shipped fallbacks, tried in this order (all bold: cards set text heavy).
+FALLBACK_FONTS: Final = (
+    FONTS_DIR / "NotoSans-Bold.ttf",
+    FONTS_DIR / "NotoSansArabicLatin-Bold.ttf",
+    FONTS_DIR / "NotoSansCJKsc-Bold.subset.otf",
+)
+# Scripts whose letters change shape with their neighbours or run right to left: they
+# cannot be set without Raqm. (ISO 15924 codes, as fontTools.unicodedata gives them.)
+SHAPED_SCRIPTS: Final = frozenset({
+    "Arab", "Hebr", "Syrc", "Thaa", "Nkoo", "Adlm", "Rohg", "Mand", "Samr",
+    "Deva", "Beng", "Guru", "Gujr", "Orya", "Taml", "Telu", "Knda", "Mlym", "Sinh",
+    "Thai", "Laoo", "Khmr", "Mymr", "Tibt", "Java", "Bali", "Sund", "Bugi", "Batk",
+})
 
 # Space-like characters are drawn as a plain space even when the font has them: a
 # no-break space inside a headline would only stop the wrapper from breaking there.
@@ -37,6 +68,9 @@ _SPACE_LIKE = frozenset("\t\n\r\v\f\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2
 _SPACES_RE = re.compile(r" {2,}")
 _SPACE_BEFORE_PUNCT_RE = re.compile(r" +([,.;:!?)\]}”’…])")
 _SPACE_AFTER_OPEN_RE = re.compile(r"([(\[{“‘]) +")
+# Punctuation drawn closer to the letter or digit before it (see the module docstring).
+_TIGHTENED = frozenset(",.;:…")
+_RTL_CLASSES = frozenset({"R", "AL"})
 
 
 @dataclass(frozen=True)
@@ -48,15 +82,16 @@ class CleanText:
 
 
 @lru_cache(maxsize=16)
-def _font_facts(path: Path) -> tuple[frozenset[int], tuple[tuple[str, float], ...]]:
-    """(code points with a glyph, variation axes as (tag, default)) of a font file."""
+def _font_facts(path: Path) -> tuple[frozenset[int], tuple[tuple[str, float], ...], str]:
+    """(code points with a glyph, variation axes as (tag, default), family name)."""
     try:
         with TTFont(str(path), lazy=True, fontNumber=0) as font:
             cmap = font.getBestCmap() or {}
             axes: tuple[tuple[str, float], ...] = ()
             if "fvar" in font:
                 axes = tuple((axis.axisTag, axis.defaultValue) for axis in font["fvar"].axes)
-            return frozenset(cmap), axes
+            family = font["name"].getDebugName(1) or path.stem
+            return frozenset(cmap), axes, family
     except (OSError, TTLibError, KeyError, AssertionError) as exc:
         raise RenderError(f"cannot read font {path}: {exc}") from None
 
@@ -76,19 +111,64 @@ def smart_quotes(text: str) -> str:
     return "".join(out)
 
 
+def is_essential(ch: str) -> bool:
+    """Whether leaving ``ch`` off would change what a headline says: letters, digits, marks."""
+    return unicodedata.category(ch)[0] in "LNM"
+
+
+def script_name(ch: str) -> str:
+    """The Unicode script of ``ch`` in English (``Devanagari``), from fontTools' data."""
+    return str(ucd.script_name(ucd.script(ch), default=ucd.script(ch)))
+
+
+def needs_shaping(text: str) -> bool:
+    """Whether ``text`` holds a script that cannot be set without Raqm (Arabic, Thai…)."""
+    return any(ord(ch) > 0x2FF and ucd.script(ch) in SHAPED_SCRIPTS for ch in text)
+
+
+def is_rtl(text: str) -> bool:
+    """Whether the first strongly directional character of ``text`` runs right to left."""
+    for ch in text:
+        direction = unicodedata.bidirectional(ch)
+        if direction in _RTL_CLASSES:
+            return True
+        if direction == "L":
+            return False
+    return False
+
+
+def prepare(text: str) -> str:
+    """NFC, typographic quotes, plain spaces, no invisible controls: text as cards set it."""
+    out: list[str] = []
+    for ch in smart_quotes(unicodedata.normalize("NFC", text)):
+        if ch in _SPACE_LIKE:
+            out.append(" ")
+        elif unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn"):
+            # Controls, zero-width spaces and joiners, soft hyphens, bidi marks:
+            # invisible or meaningless here, and they would confuse the wrapper.
+            continue
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
 class Typeface:
     """One font file at one weight, loadable at any pixel size (instances are cached)."""
 
-    def __init__(self, path: Path, weight: int) -> None:
+    def __init__(self, path: Path, weight: int, *,
+                 engine: ImageFont.Layout = LAYOUT_ENGINE) -> None:
         self.path = path
         self.weight = weight
-        self.cmap, axes = _font_facts(path)
+        self.engine = engine
+        self.cmap, axes, self.family = _font_facts(path)
         self._axes = tuple(float(weight) if tag == "wght" else default for tag, default in axes)
         try:
             self._data = path.read_bytes()
         except OSError as exc:
             raise RenderError(f"cannot read font {path}: {exc.strerror}") from None
         self._sizes: dict[int, ImageFont.FreeTypeFont] = {}
+        self._pairs: dict[tuple[int, str, str], float] = {}
+        self._inks: dict[tuple[int, str], tuple[float, float]] = {}
         self.ellipsis = "…" if self.covers("…") else "..."
 
     def at(self, size: int) -> ImageFont.FreeTypeFont:
@@ -97,7 +177,7 @@ class Typeface:
         if font is None:
             try:
                 font = ImageFont.truetype(io.BytesIO(self._data), size,
-                                          layout_engine=LAYOUT_ENGINE)
+                                          layout_engine=self.engine)
                 if self._axes:
                     font.set_variation_by_axes(list(self._axes))
             except OSError as exc:
@@ -109,6 +189,13 @@ class Typeface:
         """Whether every character of ``text`` has a glyph in this font."""
         return all(ord(ch) in self.cmap for ch in text)
 
+    def can_draw(self, ch: str) -> bool:
+        """Whether ``ch`` (or its plain compatibility form) has a glyph in this font."""
+        if ch == " " or ord(ch) in self.cmap:
+            return True
+        plain = unicodedata.normalize("NFKC", ch)
+        return plain != ch and self.covers(plain)
+
     def clean(self, text: str) -> CleanText:
         """``text`` reduced to what this font can draw: no tofu, tidy spacing.
 
@@ -116,26 +203,19 @@ class Typeface:
         their plain equivalents when the font has those; everything else it lacks is
         dropped and reported in ``removed``.
         """
-        text = smart_quotes(unicodedata.normalize("NFC", text))
         out: list[str] = []
         removed: list[str] = []
-        for ch in text:
-            if ch in _SPACE_LIKE:
-                out.append(" ")
-            elif unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn"):
-                # Controls, zero-width spaces and joiners, soft hyphens, bidi marks:
-                # invisible or meaningless here, and they would confuse the wrapper.
-                continue
-            elif ord(ch) in self.cmap:
+        for ch in prepare(text):
+            if ch == " " or ord(ch) in self.cmap:
                 out.append(ch)
+                continue
+            plain = unicodedata.normalize("NFKC", ch)
+            if plain != ch and self.covers(plain):
+                out.append(plain)
+            elif unicodedata.category(ch).startswith("M"):
+                continue  # a stray combining mark: nothing to draw it on
             else:
-                plain = unicodedata.normalize("NFKC", ch)
-                if plain != ch and self.covers(plain):
-                    out.append(plain)
-                elif unicodedata.category(ch).startswith("M"):
-                    continue  # a stray combining mark: nothing to draw it on
-                else:
-                    removed.append(ch)
+                removed.append(ch)
         result = _SPACES_RE.sub(" ", "".join(out)).strip()
         if removed:
             # "Hore 🎉!" must not become "Hore !".
@@ -143,11 +223,154 @@ class Typeface:
             result = _SPACE_AFTER_OPEN_RE.sub(r"\1", result)
         return CleanText(result, "".join(removed))
 
+    # -- punctuation fit -----------------------------------------------------------
+
+    def _ink(self, size: int, ch: str) -> tuple[float, float]:
+        """(left, right) edge of the ink of ``ch`` drawn at x = 0, in pixels.
+
+        Pillow's text boxes span the advance, not the ink, so the glyph is drawn and
+        its pixels measured; at 8x the size for sub-pixel precision.
+        """
+        ink = self._inks.get((size, ch))
+        if ink is None:
+            scale = 8
+            font = self.at(size * scale)
+            pad = size * scale
+            image = Image.new("L", (round(font.getlength(ch)) + 2 * pad, 3 * pad), 0)
+            ImageDraw.Draw(image).text((pad, 2 * pad), ch, font=font, fill=255, anchor="ls")
+            box = image.getbbox()
+            ink = ((box[0] - pad) / scale, (box[2] - pad) / scale) if box else (0.0, 0.0)
+            self._inks[(size, ch)] = ink
+        return ink
+
+    def _ink_gap(self, size: int, left: str, right: str) -> float:
+        """Pixels of empty space between the ink of ``left`` and of ``right`` set side by side."""
+        advance = self.at(size).getlength(left)
+        return advance - self._ink(size, left)[1] + self._ink(size, right)[0]
+
+    def tightening(self, size: int, left: str, right: str) -> float:
+        """How many pixels closer ``right`` is drawn after ``left`` (0 for most pairs).
+
+        A comma, full stop, colon or semicolon comes closer to the letter, digit or
+        closing quote or bracket before it; a digit comes closer to the comma or full stop before it
+        (``1,5``, ``17.000``).
+        """
+        after_word = right in _TIGHTENED and (unicodedata.category(left)[0] in "LN"
+                                              or unicodedata.category(left) in ("Pe", "Pf"))
+        in_number = left in ",." and right.isdigit()
+        if not (after_word or in_number):
+            return 0.0
+        key = (size, left, right)
+        value = self._pairs.get(key)
+        if value is None:
+            if not (self.covers(left + right + "n")):
+                value = 0.0
+            else:
+                fit = self._ink_gap(size, "n", "n")
+                value = max(0.0, round(self._ink_gap(size, left, right) - fit))
+            self._pairs[key] = value
+        return value
+
+    def _segments(self, text: str, size: int) -> list[tuple[str, float]]:
+        """``text`` cut before each tightened punctuation mark, with the pull-back of each."""
+        if is_rtl(text) or not any(ch in _TIGHTENED for ch in text):
+            return [(text, 0.0)]
+        segments: list[tuple[str, float]] = []
+        start = 0
+        pull = 0.0
+        for i in range(1, len(text)):
+            shift = self.tightening(size, text[i - 1], text[i])
+            if shift:
+                segments.append((text[start:i], pull))
+                start, pull = i, shift
+        segments.append((text[start:], pull))
+        return segments
+
+    def length(self, text: str, size: int) -> float:
+        """The advance width of ``text`` at ``size`` as :meth:`draw` sets it."""
+        return self.at(size).getlength(text) - sum(pull for _, pull in self._segments(text, size))
+
+    def draw(self, draw: ImageDraw.ImageDraw, xy: tuple[float, float], text: str, size: int,
+             fill: tuple[int, int, int], anchor: str = "ls") -> tuple[int, int, int, int]:
+        """Draw ``text`` with the punctuation fit; returns its ink box."""
+        font = self.at(size)
+        segments = self._segments(text, size)
+        x, y = xy
+        if len(segments) == 1:
+            draw.text((x, y), text, font=font, fill=fill, anchor=anchor)
+            box = draw.textbbox((x, y), text, font=font, anchor=anchor)
+            return int(box[0]), int(box[1]), int(box[2]), int(box[3])
+        width = self.length(text, size)
+        if anchor[0] == "r":
+            x -= width
+        elif anchor[0] == "m":
+            x -= width / 2
+        vertical = "l" + anchor[1]
+        left, top, right, bottom = x, float("inf"), x, float("-inf")
+        for segment, pull in segments:
+            x -= pull
+            draw.text((x, y), segment, font=font, fill=fill, anchor=vertical)
+            box = draw.textbbox((x, y), segment, font=font, anchor=vertical)
+            top, bottom = min(top, box[1]), max(bottom, box[3])
+            right = max(right, box[2])
+            x += font.getlength(segment)
+        return round(left), int(top), round(right), int(bottom)
+
 
 class FontBook:
-    """The card's three typefaces (headline, label, body) from the ``[card.fonts]`` table."""
+    """The card's typefaces (headline, label, body from ``[card.fonts]``) and the fallbacks."""
 
-    def __init__(self, fonts: CardFonts) -> None:
-        self.headline = Typeface(fonts.headline or DEFAULT_FONT, fonts.headline_weight)
-        self.label = Typeface(fonts.label or DEFAULT_FONT, fonts.label_weight)
-        self.body = Typeface(fonts.body or DEFAULT_FONT, fonts.body_weight)
+    def __init__(self, fonts: CardFonts, *, engine: ImageFont.Layout = LAYOUT_ENGINE,
+                 fallbacks: Iterable[Path] = FALLBACK_FONTS) -> None:
+        self.engine = engine
+        self.headline = Typeface(fonts.headline or DEFAULT_FONT, fonts.headline_weight,
+                                 engine=engine)
+        self.label = Typeface(fonts.label or DEFAULT_FONT, fonts.label_weight, engine=engine)
+        self.body = Typeface(fonts.body or DEFAULT_FONT, fonts.body_weight, engine=engine)
+        self._fallback_paths = tuple(fallbacks)
+        self._fallbacks: tuple[Typeface, ...] | None = None
+
+    @property
+    def fallbacks(self) -> tuple[Typeface, ...]:
+        """The shipped Noto faces, loaded the first time a text needs one."""
+        if self._fallbacks is None:
+            self._fallbacks = tuple(Typeface(path, 700, engine=self.engine)
+                                    for path in self._fallback_paths)
+        return self._fallbacks
+
+    def face_for(self, text: str, primary: Typeface, *, what: str = "headline") -> Typeface:
+        """The face to set ``text`` in: ``primary`` if it covers every letter, digit and
+        mark, else the first fallback that does.
+
+        Raises RenderError naming the script when no face covers a letter, or when the
+        text needs Raqm (Arabic and other shaped scripts) and this Pillow has none.
+        """
+        essential = {ch for ch in prepare(text) if is_essential(ch)}
+        if all(primary.can_draw(ch) for ch in essential):
+            face: Typeface | None = primary
+        else:
+            face = next((f for f in self.fallbacks
+                         if all(f.can_draw(ch) for ch in essential)), None)
+        if face is None:
+            missing = sorted({ch for ch in essential
+                              if not any(f.can_draw(ch) for f in (primary, *self.fallbacks))})
+            if not missing:  # each letter has a face, but no face has them all
+                missing = sorted(ch for ch in essential if not primary.can_draw(ch))
+            scripts = sorted({script_name(ch) for ch in missing})
+            families = ", ".join(dict.fromkeys(f.family for f in (primary, *self.fallbacks)))
+            named = " and ".join(scripts)
+            raise RenderError(
+                f"aksara {named} tidak ada di font kartu / {what} in the {named} script"
+                f"{'s' if len(scripts) > 1 else ''}: no card font has "
+                f"{''.join(missing[:8])!r} ({families})"
+            )
+        if self.engine != ImageFont.Layout.RAQM and needs_shaping(text):
+            scripts = sorted({script_name(ch) for ch in text
+                              if ord(ch) > 0x2FF and ucd.script(ch) in SHAPED_SCRIPTS})
+            named = " and ".join(scripts)
+            raise RenderError(
+                f"aksara {named} perlu tata letak Raqm / {what} in the {named} script "
+                "needs Pillow's Raqm text layout (libraqm with FriBiDi), which this "
+                "installation lacks"
+            )
+        return face

@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from bot.articles import Article
 from bot.cards.colours import RGB, WHITE, contrast, hex_to_rgb, mix, readable_on
-from bot.cards.fonts import FontBook, Typeface
+from bot.cards.fonts import FontBook, Typeface, is_rtl, needs_shaping
 from bot.cards.images import (
     POST_SIZE,
     STORY_SIZE,
@@ -106,10 +106,18 @@ class _Content:
     """The article's text as it goes on the card, cleaned for the fonts."""
 
     headline: str
+    headline_face: Typeface
     category: str | None
+    category_face: Typeface
     date: str | None
     domain: str
     accent: RGB
+    notes: tuple[str, ...] = ()
+
+    @property
+    def rtl(self) -> bool:
+        """Whether the headline runs right to left (Arabic): its lines are set flush right."""
+        return is_rtl(self.headline)
 
 
 @dataclass
@@ -145,6 +153,13 @@ class _Canvas:
         rounded = (int(box[0]), int(box[1]), int(box[2]), int(box[3]))
         self.boxes.append(TextBox(role, text, rounded))
         return rounded
+
+    def face_text(self, xy: tuple[float, float], text: str, face: Typeface, size: int,
+                  fill: RGB, *, role: str, anchor: str = "ls") -> Box:
+        """Draw ``text`` in ``face`` with its punctuation fit and record its box."""
+        box = face.draw(self.draw, xy, text, size, fill, anchor)
+        self.boxes.append(TextBox(role, text, box))
+        return box
 
     def paste(self, image: Image.Image, xy: tuple[int, int], *, role: str, text: str) -> None:
         """Paste an RGBA element (the site mark) and record its box."""
@@ -195,6 +210,8 @@ class CardRenderer:
                     note = str(exc)
                     photo = None
             content = self._content(article)
+            notes = [n for n in (note, *content.notes) if n]
+            note = "; ".join(notes) or None
             if story:
                 card = self._story(content, photo)
             elif photo is None:
@@ -215,25 +232,38 @@ class CardRenderer:
             raise RenderError(f"photo cannot be converted to RGB: {exc}") from None
 
     def _content(self, article: Article) -> _Content:
-        face = self.fonts.headline
-        headline = face.clean(article.title).text or self.site.name
+        fonts = self.fonts
+        notes: list[str] = []
+        title = article.title if article.title.strip() else self.site.name
+        face = fonts.face_for(title, fonts.headline)
+        cleaned = face.clean(title)
+        headline = cleaned.text or self.site.name
+        if face is not fonts.headline:
+            notes.append(f"headline set in {face.family}: {fonts.headline.family} lacks "
+                         "its script")
+        if cleaned.removed:
+            notes.append(f"left off the card, no glyph in {face.family}: "
+                         f"{' '.join(dict.fromkeys(cleaned.removed))} (the caption keeps it)")
         category = None
+        label_face = fonts.label
         if self.config.show_category and article.category:
-            category = self.fonts.label.clean(article.category.upper()).text or None
+            label_face = fonts.face_for(article.category, fonts.label, what="category")
+            category = label_face.clean(article.category.upper()).text or None
         date = None
         if self.config.show_date:
             moment = article.published or article.updated or datetime.now(UTC)
             date = self.fonts.body.clean(tanggal(moment, self.tz)).text
         accent = hex_to_rgb(self.config.accent_for(article.category))
-        return _Content(headline, category, date, self.site.domain, accent)
+        return _Content(headline, face, category, label_face, date, self.site.domain, accent,
+                        tuple(notes))
 
     # ------------------------------------------------------------------ layouts
 
     def _overlay(self, content: _Content, photo: Image.Image) -> Card:
         width, height = POST_SIZE
         canvas = _Canvas(cover(photo, POST_SIZE))
-        fit = self._fit(content.headline, "overlay")
-        font = self.fonts.headline.at(fit.size)
+        fit = self._fit(content, "overlay")
+        font = content.headline_face.at(fit.size)
         leading = round(fit.size * 1.12)
         footer = height - BOTTOM
         rule_y = footer - 56
@@ -253,8 +283,8 @@ class CardRenderer:
 
         self._mark(canvas, (MARGIN, TOP), 34, WHITE, shadow=True)
         if content.category:
-            self._label(canvas, content.category, content.accent, MARGIN, label_bottom)
-        self._headline(canvas, fit, first_baseline, leading, WHITE)
+            self._label(canvas, content, MARGIN, label_bottom)
+        self._headline(canvas, content, fit, first_baseline, leading, WHITE)
         canvas.image.paste(WHITE, (MARGIN, rule_y, width - MARGIN, rule_y + 2),
                            Image.new("L", (width - 2 * MARGIN, 2), 70))
         self._footer(canvas, content, footer, (214, 219, 227), WHITE)
@@ -265,8 +295,8 @@ class CardRenderer:
         footer = height - BOTTOM
         rule_y = footer - 56
         label_h = LABEL_HEIGHT
-        fit = self._fit(content.headline, "split")
-        font = self.fonts.headline.at(fit.size)
+        fit = self._fit(content, "split")
+        font = content.headline_face.at(fit.size)
         leading = round(fit.size * 1.14)
         # The panel is as tall as the headline needs; the photo takes the rest (within
         # limits), so a short headline does not sit above an empty slab of colour.
@@ -278,10 +308,9 @@ class CardRenderer:
 
         self._mark_chip(canvas, (MARGIN, TOP), 30)
         if content.category:
-            self._label(canvas, content.category, content.accent, MARGIN,
-                        photo_height + label_h // 2)
+            self._label(canvas, content, MARGIN, photo_height + label_h // 2)
         first_baseline = photo_height + label_h // 2 + 40 + cap_height(font)
-        self._headline(canvas, fit, first_baseline, leading, ink)
+        self._headline(canvas, content, fit, first_baseline, leading, ink)
         canvas.draw.rectangle((MARGIN, rule_y, width - MARGIN, rule_y + 1),
                               fill=mix(self.background, ink, 0.25))
         self._footer(canvas, content, footer, muted, ink)
@@ -293,8 +322,8 @@ class CardRenderer:
         ink, muted = self._inks(self.background)
         self._mark(canvas, (MARGIN, TOP), 40, ink)
 
-        fit = self._fit(content.headline, "branded")
-        font = self.fonts.headline.at(fit.size)
+        fit = self._fit(content, "branded")
+        font = content.headline_face.at(fit.size)
         leading = round(fit.size * 1.1)
         label_h = LABEL_HEIGHT if content.category else 0
         # Centre the label-and-headline block optically, a little above the middle.
@@ -302,9 +331,9 @@ class CardRenderer:
             fit.line_count - 1)
         top = max(220, round((height - block_h) / 2 - 40))
         if content.category:
-            self._label(canvas, content.category, content.accent, MARGIN, top + label_h)
+            self._label(canvas, content, MARGIN, top + label_h)
         first_baseline = top + label_h + (34 if label_h else 0) + cap_height(font)
-        self._headline(canvas, fit, first_baseline, leading, ink)
+        self._headline(canvas, content, fit, first_baseline, leading, ink)
 
         footer = height - BOTTOM
         rule_y = footer - 56
@@ -329,16 +358,16 @@ class CardRenderer:
             frame_top = STORY_TOP + 90
             canvas.image.paste(cover(photo, frame), (MARGIN, frame_top), rounded_mask(frame, 28))
             label_bottom = frame_top + frame[1] + label_h // 2
-            fit = self._fit(content.headline, "story")
+            fit = self._fit(content, "story")
         else:
             label_bottom = 560
-            fit = self._fit(content.headline, "story-branded")
+            fit = self._fit(content, "story-branded")
         if content.category:
-            self._label(canvas, content.category, content.accent, MARGIN, label_bottom)
-        font = self.fonts.headline.at(fit.size)
+            self._label(canvas, content, MARGIN, label_bottom)
+        font = content.headline_face.at(fit.size)
         leading = round(fit.size * 1.12)
         first_baseline = label_bottom + 44 + cap_height(font)
-        self._headline(canvas, fit, first_baseline, leading, ink)
+        self._headline(canvas, content, fit, first_baseline, leading, ink)
         last_baseline = first_baseline + leading * (fit.line_count - 1)
         self._footer(canvas, content, last_baseline + 76, muted, ink)
 
@@ -352,10 +381,11 @@ class CardRenderer:
 
     # ------------------------------------------------------------------ pieces
 
-    def _fit(self, headline: str, layout: str) -> Fit:
+    def _fit(self, content: _Content, layout: str) -> Fit:
         min_size, max_size = HEADLINE_SIZES[layout]
-        return fit_text(headline, self.fonts.headline, width=POST_SIZE[0] - 2 * MARGIN,
-                        max_lines=MAX_LINES, min_size=min_size, max_size=max_size)
+        return fit_text(content.headline, content.headline_face,
+                        width=POST_SIZE[0] - 2 * MARGIN, max_lines=MAX_LINES,
+                        min_size=min_size, max_size=max_size)
 
     def _scrim(self, height: int, ramp: int) -> Image.Image:
         # One tall mask per renderer, cropped to the height needed: cheap, no per-card math.
@@ -370,22 +400,32 @@ class CardRenderer:
             muted = ink
         return ink, muted
 
-    def _headline(self, canvas: _Canvas, fit: Fit, first_baseline: int, leading: int,
-                  fill: RGB) -> None:
-        font = self.fonts.headline.at(fit.size)
+    def _headline(self, canvas: _Canvas, content: _Content, fit: Fit, first_baseline: int,
+                  leading: int, fill: RGB) -> None:
+        face = content.headline_face
+        # Arabic (and any right-to-left headline) is set flush right, as its readers read.
+        x, anchor = (POST_SIZE[0] - MARGIN, "rs") if content.rtl else (MARGIN, "ls")
         for i, line in enumerate(fit.lines):
-            canvas.text((MARGIN, first_baseline + i * leading), line, font, fill,
-                        role="headline")
+            canvas.face_text((x, first_baseline + i * leading), line, face, fit.size, fill,
+                             role="headline", anchor=anchor)
 
-    def _label(self, canvas: _Canvas, text: str, accent: RGB, x: int, bottom: int) -> None:
+    def _label(self, canvas: _Canvas, content: _Content, x: int, bottom: int) -> None:
         """The category in a solid accent box, letter-spaced capitals."""
-        font = self.fonts.label.at(24)
-        tracking = 2.4
+        assert content.category is not None
+        text, accent, face = content.category, content.accent, content.category_face
+        font = face.at(24)
+        # Letter-spacing draws letter by letter, which would break joined scripts.
+        tracking = 0.0 if needs_shaping(text) else 2.4
         pad = 18
         max_width = POST_SIZE[0] - 2 * MARGIN - 2 * pad
-        while len(text) > 1 and tracked_length(text, font, tracking) > max_width:
-            text = text[:-2].rstrip() + self.fonts.label.ellipsis
-        width = round(tracked_length(text, font, tracking)) + 2 * pad
+        def measure(label: str) -> float:
+            return tracked_length(label, font, tracking) if tracking else font.getlength(label)
+
+        while len(text) > 1 and measure(text) > max_width:
+            text = text[:-2].rstrip() + face.ellipsis
+        width = round(measure(text)) + 2 * pad
+        if content.rtl:  # flush right, above a right-aligned headline
+            x = POST_SIZE[0] - MARGIN - width
         height = LABEL_HEIGHT
         top = bottom - height
         canvas.draw.rectangle((x, top, x + width - 1, bottom - 1), fill=accent)
@@ -397,10 +437,10 @@ class CardRenderer:
                 ink: RGB) -> None:
         width = POST_SIZE[0]
         if content.date:
-            canvas.text((MARGIN, baseline), content.date, self.fonts.body.at(26), muted,
-                        role="date")
-        canvas.text((width - MARGIN, baseline), content.domain,
-                    self.fonts.label.at(26), ink, role="domain", anchor="rs")
+            canvas.face_text((MARGIN, baseline), content.date, self.fonts.body, 26, muted,
+                             role="date")
+        canvas.face_text((width - MARGIN, baseline), content.domain, self.fonts.label, 26,
+                         ink, role="domain", anchor="rs")
 
     def _mark(self, canvas: _Canvas, xy: tuple[int, int], height: int, colour: RGB,
               *, shadow: bool = False) -> None:

@@ -4,16 +4,79 @@ The size is found by binary search (about six measurements, not one per pixel), 
 the lines are then balanced, the way a designer would break them, so that a headline
 does not leave one word alone on a line of its own. An ellipsis appears only
 when the text does not fit even at the minimum size.
+
+Where a line may break: at spaces, and between any two Chinese or Japanese
+characters, but never before a dash or a closing mark (``–``, ``,``, ``”``, ``)``,
+``。``, ``、``…) and never after an opening one (``“``, ``(``, ``「``…): a dash or a
+closing quote that starts a line, or an opening one that ends it, looks like an error.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.cards.fonts import Typeface
 
 _TRAILING_PUNCT = " ,;:–—-"
+# Never at the start of a line: dashes, closing punctuation, and the CJK marks that
+# Japanese and Chinese line breaking (kinsoku) keep off it.
+_NO_LINE_START = frozenset(
+    "-‐‑‒–—―,.;:!?…)]}»›”’%‰°"
+    "、。，．：；！？）］｝〉》」』】〕〗〙〛・ー゛゜ヽヾゝゞ々〻"
+    "ぁぃぅぇぉっゃゅょゎゕゖァィゥェォッャュョヮヵヶㇰㇱㇲㇳㇴㇵㇶㇷㇸㇹㇺㇻㇼㇽㇾㇿ"
+    "％｡｣､･ｰ"
+)
+# Never at the end of a line: opening punctuation.
+_NO_LINE_END = frozenset("([{«‹“‘（［｛〈《「『【〔〖〘〚｢")
+
+
+# Chinese and Japanese text may break between any two characters (Korean uses spaces).
+_CJK_RANGES = ((0x2E80, 0x312F), (0x3190, 0x9FFF), (0xF900, 0xFAFF), (0xFE30, 0xFE4F),
+               (0xFF00, 0xFFEF), (0x20000, 0x3FFFF))
+
+
+def _is_cjk(ch: str) -> bool:
+    code = ord(ch)
+    return any(low <= code <= high for low, high in _CJK_RANGES)
+
+
+def units(text: str) -> list[tuple[str, bool]]:
+    """The unbreakable pieces of ``text``, each as (text, glued to the one before).
+
+    Words are split at spaces and between CJK characters. A piece that may not start
+    a line joins the one before it, and one that follows a piece that may not end a
+    line joins that one (with the space between them, if there was one).
+    """
+    raw: list[tuple[str, bool]] = []
+    for word in text.split():
+        current = ""
+        glued = False
+        for ch in word:
+            if current and (_is_cjk(ch) or _is_cjk(current[-1])):
+                raw.append((current, glued))
+                current, glued = "", True
+            current += ch
+        raw.append((current, glued))
+    merged: list[tuple[str, bool]] = []
+    for piece, glued in raw:
+        if merged and (piece[0] in _NO_LINE_START or merged[-1][0][-1] in _NO_LINE_END
+                       or _digit_group(merged[-1][0], piece, glued)):
+            before, before_glued = merged[-1]
+            merged[-1] = (before + ("" if glued else " ") + piece, before_glued)
+        else:
+            merged.append((piece, glued))
+    return merged
+
+
+_GROUP_RE = re.compile(r"\d{3}(?!\d)")
+
+
+def _digit_group(before: str, piece: str, glued: bool) -> bool:
+    """Whether ``piece`` continues a number grouped with spaces ("17 000")."""
+    return (not glued and before[-1].isdigit() and len(before.split()[-1]) <= 3
+            and _GROUP_RE.match(piece) is not None)
 
 
 @dataclass(frozen=True)
@@ -40,21 +103,24 @@ class Fit:
 class _Measured:
     """The tokens of a text measured at one size."""
 
-    def __init__(self, face: Typeface, size: int, words: list[str], width: int) -> None:
-        font = face.at(size)
-        self.space = font.getlength(" ")
+    def __init__(self, face: Typeface, size: int, pieces: list[tuple[str, bool]],
+                 width: int) -> None:
+        def measure(text: str) -> float:
+            return face.length(text, size)
+
+        self.space = measure(" ")
         self.width = width
         self.tokens: list[_Token] = []
         self.widths: list[float] = []
-        for word in words:
-            word_width = font.getlength(word)
-            if word_width <= width:
-                self.tokens.append(_Token(word, glued=False))
-                self.widths.append(word_width)
+        for piece, glued in pieces:
+            piece_width = measure(piece)
+            if piece_width <= width:
+                self.tokens.append(_Token(piece, glued=glued))
+                self.widths.append(piece_width)
                 continue
-            for i, piece in enumerate(_split_to_width(word, font.getlength, width)):
-                self.tokens.append(_Token(piece, glued=i > 0))
-                self.widths.append(font.getlength(piece))
+            for i, part in enumerate(_split_to_width(piece, measure, width)):
+                self.tokens.append(_Token(part, glued=glued or i > 0))
+                self.widths.append(measure(part))
 
     def wrap(self, width: float) -> list[tuple[int, int]]:
         """Greedy wrap at ``width``: (start, end) token ranges, one per line."""
@@ -87,6 +153,11 @@ class _Measured:
 
 
 
+def _bad_break(text: str, cut: int) -> bool:
+    """Whether breaking ``text`` before index ``cut`` breaks a kinsoku rule."""
+    return cut < len(text) and (text[cut] in _NO_LINE_START or text[cut - 1] in _NO_LINE_END)
+
+
 def _split_to_width(word: str, measure: Callable[[str], float], width: int) -> list[str]:
     """A word wider than the line (a URL, a long hashtag) cut into pieces that fit."""
     pieces: list[str] = []
@@ -99,6 +170,13 @@ def _split_to_width(word: str, measure: Callable[[str], float], width: int) -> l
                 lo = mid
             else:
                 hi = mid - 1
+        # Kinsoku: the next piece must not start with a closing mark, this one must not
+        # end with an opening one; give up a character or two rather than break there.
+        cut = lo
+        while cut > 1 and _bad_break(rest, cut):
+            cut -= 1
+        if not _bad_break(rest, cut):
+            lo = cut
         pieces.append(rest[:lo])
         rest = rest[lo:]
     return pieces
@@ -115,14 +193,14 @@ def fit_text(
     balance: bool = True,
 ) -> Fit:
     """Set ``text`` at the largest size in [min_size, max_size] that fits ``max_lines``."""
-    words = text.split()
-    if not words:
+    pieces = units(text)
+    if not pieces:
         return Fit((), max_size, False, "")
     cache: dict[int, _Measured] = {}
 
     def measured(size: int) -> _Measured:
         if size not in cache:
-            cache[size] = _Measured(face, size, words, width)
+            cache[size] = _Measured(face, size, pieces, width)
         return cache[size]
 
     def fits(size: int) -> bool:
@@ -209,19 +287,18 @@ def _balanced(m: _Measured, count: int) -> list[tuple[int, int]]:
 def _truncate(m: _Measured, face: Typeface, size: int, max_lines: int) -> Fit:
     """The first ``max_lines`` lines at ``size``, the last one ending in an ellipsis."""
     ranges = m.wrap(m.width)[:max_lines]
-    font = face.at(size)
     ellipsis = face.ellipsis
     start = ranges[-1][0]
     last = ""
     # Take as many of the remaining tokens as fit in front of the ellipsis.
     for stop in range(ranges[-1][1], start, -1):
         candidate = m.line_text(start, stop).rstrip(_TRAILING_PUNCT)
-        if candidate and font.getlength(candidate + ellipsis) <= m.width:
+        if candidate and face.length(candidate + ellipsis, size) <= m.width:
             last = candidate
             break
     else:
         last = m.tokens[start].text
-        while last and font.getlength(last + ellipsis) > m.width:
+        while last and face.length(last + ellipsis, size) > m.width:
             last = last[:-1]
     lines = (*(m.line_text(s, e) for s, e in ranges[:-1]), last + ellipsis)
     head = m.line_text(0, start) if start else ""
