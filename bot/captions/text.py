@@ -7,14 +7,18 @@ so a cut that fits here fits there.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from bot.limits import instagram_length
 
 ELLIPSIS = "…"
-TERMINAL = ".!?…"
-CLOSERS = "\"'”’»)]"
-OPENERS = "\"'“‘«(["
-_PAIRS = {"“": "”", "(": ")", "«": "»", "‘": "’"}
+# Sentence-final punctuation, Latin and not: Arabic and Urdu (؟ ۔), Devanagari (। ॥),
+# Armenian (։), Ethiopic (። ፧), Myanmar (။), CJK full and half width (。！？｡),
+# and the doubled marks (‼ ⁇ ⁈ ⁉). A sentence ending in any of them gets no extra ".".
+TERMINAL = ".!?…؟۔।॥։።፧။。！？｡‼⁇⁈⁉"
+CLOSERS = "\"'”’»)]」』）】〉》"
+OPENERS = "\"'“‘«([「『（【〈《"
+_PAIRS = {"“": "”", "(": ")", "«": "»", "‘": "’", "「": "」", "『": "』", "（": "）"}
 
 
 def word_set(text: str) -> frozenset[str]:
@@ -24,8 +28,10 @@ def word_set(text: str) -> frozenset[str]:
 
 _SPACE_RE = re.compile(r"\s+")
 _INVISIBLE_RE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
+# Control characters (and terminal escape sequences) never belong in a caption.
+_CONTROL_RE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f]")
 _CANDIDATE_RE = re.compile(r"[.!?…]+[\"'”’»)\]]*\s+")
-_ENDS_SENTENCE_RE = re.compile(r"[.!?…][\"'”’»)\]]*$")
+_ENDS_SENTENCE_RE = re.compile(rf"[{re.escape(TERMINAL)}][{re.escape(CLOSERS)}]*$")
 _DEGREE_RE = re.compile(r"^(?:[A-Za-z]{1,4}\.)+[A-Za-z]{1,4}$")  # S.Sos, M.Si, a.n, S.H
 _WORD_CHARS_RE = re.compile(r"\w")
 
@@ -45,8 +51,9 @@ ABBREVIATIONS = word_set(
 
 
 def tidy(text: str) -> str:
-    """One line of text: invisible characters dropped, every run of spaces folded to one."""
-    text = _INVISIBLE_RE.sub("", text.replace("\xa0", " "))
+    """One line of text: control and invisible characters dropped, every run of spaces
+    (line breaks included) folded to one."""
+    text = _CONTROL_RE.sub("", _INVISIBLE_RE.sub("", text.replace("\xa0", " ")))
     return _SPACE_RE.sub(" ", text).strip()
 
 
@@ -121,13 +128,16 @@ _DANGLING = word_set(
 )
 
 
-def cut_words(text: str, budget: int, *, truncated: bool = False) -> str:
+def cut_words(text: str, budget: int, *, truncated: bool = False,
+              partial_word: bool = False) -> str:
     """``text`` if it fits in ``budget``, else its longest whole-word start ending in "…".
 
     Prefers to stop after a clause (a comma or semicolon) when that keeps most of the
     room, drops a dangling conjunction or preposition, and closes a quotation or a
-    bracket left open. Returns "" when not even one word fits. With ``truncated`` the
-    text is known to stop mid-sentence already, so it ends in "…" even when it fits.
+    bracket left open. Returns "" when not even one word fits, unless ``partial_word``
+    (for a headline that is one long token, or a URL): then that word is cut, so
+    something of the text always shows. With ``truncated`` the text is known to stop
+    mid-sentence already, so it ends in "…" even when it fits.
     """
     if not truncated and instagram_length(text) <= budget:
         return text
@@ -142,6 +152,8 @@ def cut_words(text: str, budget: int, *, truncated: bool = False) -> str:
         kept.append(word)
         used += cost
     if not kept:
+        if partial_word and words:
+            return _cut_token(words[0], budget - instagram_length(ELLIPSIS))
         return ""
     clause = _last_clause_end(kept, room)
     if clause is not None:
@@ -158,6 +170,21 @@ def cut_words(text: str, budget: int, *, truncated: bool = False) -> str:
         return ""
     body = " ".join(kept).rstrip(TERMINAL)
     return body + ELLIPSIS + _closers_for(body)
+
+
+def _cut_token(word: str, room: int) -> str:
+    """The longest start of ``word`` that fits ``room``, with "…"; never splits a
+    character from its combining marks."""
+    cut = 0
+    used = 0
+    for i, char in enumerate(word):
+        used += instagram_length(char)
+        if used > room:
+            break
+        if i + 1 == len(word) or not unicodedata.combining(word[i + 1]):
+            cut = i + 1
+    head = word[:cut].rstrip(",;:–—-")
+    return head + ELLIPSIS if head else ""
 
 
 def _last_clause_end(words: list[str], room: int) -> int | None:
