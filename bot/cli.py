@@ -74,6 +74,11 @@ class State:
             setup_logging(tz=self._config.tz, fmt=self.log_format, level=level)
         return self._config
 
+    def try_feed(self, url: str, backlog: int | None) -> None:
+        """Replace the configured feeds with one at ``url`` (``bot run --feed-url``)."""
+        with errors_to_exit_codes():
+            self._config = self.config.trying_feed(url, backlog=backlog)
+
     @property
     def bot(self) -> Bot:
         """The core over the store in ``BOT_DATA_DIR``."""
@@ -127,15 +132,26 @@ def main() -> NoReturn:
 
 @cli.command()
 @click.option("--once", is_flag=True, help="Poll every feed, publish what is due now, exit.")
+@click.option("--feed-url", metavar="URL",
+              help="Use this feed instead of the configured ones (named try-<host>, for "
+                   "every account), without editing the config.")
+@click.option("--backlog", type=int, metavar="N",
+              help="With --feed-url: queue the N newest entries at its first poll "
+                   "(default: the config's backlog).")
 @pass_state
-def run(state: State, once: bool) -> None:
+def run(state: State, once: bool, feed_url: str | None, backlog: int | None) -> None:
     """Run the daemon: poll feeds and publish on schedule until SIGTERM/SIGINT.
 
     \b
     Example:
         bot run             # the Procfile's worker
         bot run --once      # one poll and publish round, e.g. from cron
+        bot run --once --feed-url https://example.com/feed/ --backlog 3
     """
+    if backlog is not None and feed_url is None:
+        raise click.UsageError("--backlog goes with --feed-url; set backlog in the config")
+    if feed_url is not None:
+        state.try_feed(feed_url, backlog)
     bot = state.bot
     with errors_to_exit_codes():
         if once:
@@ -193,6 +209,10 @@ def _report_outcomes(outcomes: list[Any]) -> None:
     for outcome in outcomes:
         click.echo(f"post {outcome.post_id} ({outcome.account}): {outcome.status}: "
                    f"{outcome.reason}")
+    if outcomes and all(o.status == Status.EXPIRED for o in outcomes):
+        click.echo(f"nothing published: {len(outcomes)} queued post"
+                   f"{'s' if len(outcomes) > 1 else ''} expired, older than [schedule] "
+                   "max_age when their turn came")
 
 
 # -- preview ----------------------------------------------------------------------

@@ -661,6 +661,31 @@ class Config(Section):
         """The configured timezone."""
         return ZoneInfo(self.timezone)
 
+    def trying_feed(self, url: str, *, backlog: int | None = None) -> Config:
+        """This config with its feeds replaced by one feed at ``url``, for all accounts.
+
+        ``bot run --once --feed-url URL`` tries another feed without editing the file.
+        The feed is named ``try-<host>`` so that its first poll, its validators and its
+        posts are kept apart from the configured feeds' in the store. ``backlog``
+        (default: the first configured feed's) says how many of its newest entries
+        the first poll queues. Raises ConfigError for a bad URL.
+        """
+        template = self.feeds[0]
+        try:
+            clean = _url(url)
+        except ValueError as exc:
+            raise ConfigError(str(exc), key="--feed-url") from None
+        host = (urlsplit(clean).hostname or "feed").lower().removeprefix("www.")
+        name = ("try-" + re.sub(r"[^a-z0-9_.-]+", "-", host))[:64].rstrip("-.")
+        try:
+            feed = FeedConfig(name=name, url=clean, accounts=[a.name for a in self.accounts],
+                              backlog=template.backlog if backlog is None else backlog,
+                              max_pages=template.max_pages)
+        except ValidationError as exc:
+            problem = exc.errors()[0]
+            raise ConfigError(str(problem.get("msg", exc)), key="--backlog") from None
+        return self.model_copy(update={"feeds": [feed]})
+
     def feed(self, name: str) -> FeedConfig:
         """The feed called ``name``; raises ConfigError if there is none."""
         for feed in self.feeds:

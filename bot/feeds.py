@@ -48,9 +48,9 @@ class ParsedFeed:
     articles: list[Article]
     bozo_reason: str | None = None
     skipped: int = 0  # entries without any identity
-    # Entries left out because an earlier entry of the same feed has their guid, each
-    # with the reason (both entries named), for the feed's events.
-    duplicates: list[str] = field(default_factory=list)
+    # Entries left out because an earlier entry of the same feed has their guid: the
+    # shared key and the reason (both entries named), for the events.
+    duplicates: list[tuple[str, str]] = field(default_factory=list)
 
 
 def fetch_feed(
@@ -155,7 +155,7 @@ def parse_feed(body: bytes, *, feed_name: str, feed_url: str, tz: tzinfo = UTC) 
     entities = declared_entities(body)
     articles: list[Article] = []
     skipped = 0
-    duplicates: list[str] = []
+    duplicates: list[tuple[str, str]] = []
     seen: dict[str, Article] = {}
     for entry in entries:
         try:
@@ -167,7 +167,7 @@ def parse_feed(body: bytes, *, feed_name: str, feed_url: str, tz: tzinfo = UTC) 
             continue
         first = seen.get(article.key)
         if first is not None:
-            duplicates.append(_duplicate_reason(first, article))
+            duplicates.append((article.key, _duplicate_reason(first, article)))
             continue
         seen[article.key] = article
         articles.append(article)

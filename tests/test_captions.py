@@ -447,7 +447,6 @@ def test_link_without_utm_is_unchanged_but_for_the_fragment() -> None:
     [
         (300, "{link}?" + UTM),  # a long slug still gets its UTM parameters
         (450, "{link}"),  # with them it would pass the room reserved: the bare URL
-        (600, "https://editorialkaltim.com/?" + UTM),  # absurd: the site's own URL
     ],
 )
 def test_absurd_links_fall_back_so_the_caption_still_fits(length: int, expected: str) -> None:
@@ -456,6 +455,20 @@ def test_absurd_links_fall_back_so_the_caption_still_fits(length: int, expected:
     caption = WRITER.write(Article(key="k", feed="utama", link=link, title="Judul"))
     assert caption.link == expected.format(link=link)
     assert caption.link in caption.text
+
+
+@pytest.mark.parametrize(("link", "reason"), [
+    ("https://editorialkaltim.com/" + "a" * 571 + "/", "cannot go in the caption: 600 characters"),
+    ("", "no article link"),
+    ("/2024/10/28/relatif/", "no article link: '/2024/10/28/relatif/' is not an absolute"),
+    ("javascript:alert(1)", "no article link"),
+])
+def test_the_caption_never_carries_the_home_page_instead_of_the_article(link: str,
+                                                                        reason: str) -> None:
+    # The exactly-once check looks for the article's link on the account: a caption
+    # with the site's home page would match every other such post.
+    with pytest.raises(RenderError, match=re.escape(reason)):
+        WRITER.write(Article(key="k", feed="utama", link=link, title="Judul"))
 
 
 # -- limits --------------------------------------------------------------------------

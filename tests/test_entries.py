@@ -22,7 +22,7 @@ FEEDS = Path(__file__).parent / "feeds"
 WITA = ZoneInfo("Asia/Makassar")
 
 
-def parse(name: str, url: str = "https://example.id/feed/") -> ParsedFeed:
+def parse(name: str, url: str = "https://feeds.example/feed/") -> ParsedFeed:
     return parse_feed((FEEDS / name).read_bytes(), feed_name="utama", feed_url=url, tz=WITA)
 
 
@@ -96,21 +96,21 @@ def test_relative_and_protocol_relative_links_resolve_against_the_channel_link()
     # channel's link is the site the relative links belong to.
     parsed = parse("relative-links.xml", url="http://127.0.0.1:8080/feed/")
     bupati = by_title(parsed, "Bupati")
-    assert bupati.link == "https://kabarkutim.example.id/2024/10/28/bupati-kutim-tinjau-jalan-poros/"
+    assert bupati.link == "https://kabarkutim.example/2024/10/28/bupati-kutim-tinjau-jalan-poros/"
     assert bupati.refusal is None
-    assert bupati.key == ("kabarkutim.example.id|link:"
-                          "https://kabarkutim.example.id/2024/10/28/bupati-kutim-tinjau-jalan-poros")
+    assert bupati.key == ("kabarkutim.example|link:"
+                          "https://kabarkutim.example/2024/10/28/bupati-kutim-tinjau-jalan-poros")
     dprd = by_title(parsed, "DPRD")
-    assert dprd.link == ("https://kabarkutim.example.id/2024/10/28/"
+    assert dprd.link == ("https://kabarkutim.example/2024/10/28/"
                          "dprd-kutim-sahkan-apbd-perubahan/")
 
 
 def test_a_relative_channel_link_resolves_against_the_feed_url() -> None:
     body = (FEEDS / "relative-links.xml").read_bytes().replace(
-        b"<link>https://kabarkutim.example.id</link>", b"<link>/</link>")
-    parsed = parse_feed(body, feed_name="utama", feed_url="https://mirror.example.id/feed/")
+        b"<link>https://kabarkutim.example</link>", b"<link>/</link>")
+    parsed = parse_feed(body, feed_name="utama", feed_url="https://mirror.example/feed/")
     assert by_title(parsed, "Bupati").link == (
-        "https://mirror.example.id/2024/10/28/bupati-kutim-tinjau-jalan-poros/")
+        "https://mirror.example/2024/10/28/bupati-kutim-tinjau-jalan-poros/")
 
 
 @pytest.mark.parametrize(("title", "reason"), [
@@ -123,7 +123,7 @@ def test_entries_without_a_usable_link_are_refused(title: str, reason: str) -> N
     assert article.link == ""
     assert article.refusal is not None and article.refusal.startswith(reason)
     # Identity still comes from the guid, so the refusal is recorded once, not per poll.
-    assert article.key.startswith("kabarkutim.example.id#")
+    assert article.key.startswith("kabarkutim.example#")
 
 
 @pytest.mark.parametrize(("raw", "expected"), [
@@ -192,7 +192,8 @@ def test_a_repeated_guid_is_recorded_with_a_reason() -> None:
     parsed = parse("duplicate-guids.xml")
     assert [a.title for a in parsed.articles] == ["Wali Kota Samarinda Buka Musrenbang 2025"]
     assert len(parsed.duplicates) == 2
-    different, same = parsed.duplicates
+    (key1, different), (key2, same) = parsed.duplicates
+    assert key1 == key2 == parsed.articles[0].key
     assert "guid 'radarsmd-berita' twice" in different
     assert "Teras Samarinda Ramai Dikunjungi Saat Libur" in different
     assert "teras-samarinda-ramai-dikunjungi" in different

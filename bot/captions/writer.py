@@ -61,8 +61,10 @@ def link_with_utm(url: str, utm: Mapping[str, str]) -> str:
 # the order they give them up when a limit is reached.
 _FREE_FIELDS = ("summary", "tags", "author", "category", "title", "site_name")
 # Fields shortened, in this order, once the summary is gone and the caption is still
-# too long; the headline comes last and never below its reserved room.
-_SHRINKABLE = ("tags", "author", "category", "site_name", "site_domain", "title")
+# too long. The headline is shortened (at a word boundary; a one-token headline is cut
+# inside the token) before the site's name and domain, and none of the three goes
+# below the room the template check reserves for it, which is what makes it fit.
+_SHRINKABLE = ("tags", "author", "category", "title", "site_name", "site_domain")
 
 _CREDIT_PAREN_RE = re.compile(
     r"\s*[(\[]\s*(?:foto|photo|dok|dokumentasi|sumber|ist|istimewa|kredit|credit)\b"
@@ -143,7 +145,7 @@ class CaptionWriter:
                                       limit=max(0, cfg.max_hashtags - own_tags))
         link = self.link(article)
         parts = self._paragraphs(article)
-        published = article.published or article.updated
+        published = article.date
         values = {
             "title": tidy(article.title),
             "summary": self._summary(parts, cfg.summary_max_chars),
@@ -162,22 +164,30 @@ class CaptionWriter:
                        advertorial=reason is not None, advertorial_reason=reason)
 
     def link(self, article: Article) -> str:
-        """The link the caption carries: the article's URL with the UTM parameters.
+        """The link the caption carries: the article's absolute URL with the UTM parameters.
 
-        An absurd article URL (longer than the room the template check reserves, or
-        full of @) falls back to the bare URL, then to the site's own URL.
+        The exactly-once check finds a post on the account by this link, so it is
+        always the article's own: an absurd URL (longer than the room the template
+        check reserves, or full of @) falls back to the bare URL, and when even that
+        cannot go in, or the article has no http(s) link, RenderError says why. The
+        site's home page never stands in for it.
         """
         utm = self.config.caption.utm
         own_mentions = count_mentions(self.template.literal)
-        candidates = []
-        if urlsplit(article.link.strip()).scheme in ("http", "https"):
-            candidates += [link_with_utm(article.link, utm), link_with_utm(article.link, {})]
-        candidates.append(link_with_utm(self.config.site.url, utm))
+        raw = article.link.strip()
+        parts = urlsplit(raw) if raw else None
+        if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+            raise RenderError(f"no article link: {raw[:80]!r} is not an absolute http(s) URL"
+                              if raw else "no article link")
+        candidates = [link_with_utm(raw, utm), link_with_utm(raw, {})]
         for link in candidates:
             if (instagram_length(link) <= RESERVED["link"]
                     and own_mentions + count_mentions(link) <= MAX_MENTIONS):
                 return link
-        return self.config.site.url
+        raise RenderError(
+            f"the article link cannot go in the caption: {instagram_length(candidates[1]):,} "
+            f"characters and {count_mentions(candidates[1])} @ (room: {RESERVED['link']} "
+            f"characters, {MAX_MENTIONS - own_mentions} @)")
 
     def _paragraphs(self, article: Article) -> list[Paragraph]:
         found = paragraphs(article.content_html, title=article.title,
@@ -232,9 +242,12 @@ class CaptionWriter:
         for name in _SHRINKABLE:
             if over <= 0:
                 break
-            floor = RESERVED.get(name, 0) if name == "title" else 0
-            budget = max(floor, instagram_length(values[name]) - over)
-            values[name] = cut_words(values[name], budget)
+            floor = RESERVED.get(name, 0)
+            length = instagram_length(values[name])
+            if length <= floor:
+                continue
+            budget = max(floor, length - over)
+            values[name] = cut_words(values[name], budget, partial_word=name == "title")
             text = self._render(values)
             over = instagram_length(text) - MAX_CAPTION_CHARS
         if over > 0:
@@ -249,7 +262,7 @@ class CaptionWriter:
     def alt_text(self, article: Article, *, headline: str, photo_description: str = "") -> str:
         """Indonesian alt text: a news card from the site, its headline, category and photo."""
         kind = "Kartu advertorial" if self.advertorial_reason(article) else "Kartu berita"
-        published = article.published or article.updated
+        published = article.date
         date = ""
         if self.config.card.show_date and published is not None:
             date = tanggal(published, self.config.tz)

@@ -86,7 +86,8 @@ class Poller:
                 return self._record_quiet(feed, now, "not_modified", "HTTP 304 Not Modified")
             if state and state.body_sha256 == fetched.sha256 and state.url == feed.url:
                 return self._record_quiet(feed, now, "unchanged", "body identical to last poll")
-            parsed = parse_feed(fetched.body, feed_name=feed.name, feed_url=feed.url)
+            parsed = parse_feed(fetched.body, feed_name=feed.name, feed_url=feed.url,
+                                tz=self.config.tz)
         except FeedError as exc:
             return self._record_failure(feed, now, str(exc))
 
@@ -114,6 +115,7 @@ class Poller:
                 return report
             self._handle(feed, article, now, fresh_accounts, backlog_keys, report)
         store.start_accounts(feed.name, fresh_accounts, now)
+        self._record_duplicates(feed, parsed.duplicates, known, now)
 
         reasons = [f"{len(entries)} entries, {report.new} new, {report.queued} queued"]
         if pages > 1:
@@ -124,6 +126,9 @@ class Poller:
             reasons.append(f"feed not well-formed but usable ({parsed.bozo_reason})")
         if parsed.skipped:
             reasons.append(f"{parsed.skipped} entries without guid or link ignored")
+        if parsed.duplicates:
+            reasons.append(f"{len(parsed.duplicates)} entries repeat an earlier entry's "
+                           "guid and were left out (see the events)")
         report.reason = "; ".join(reasons)
         store.update_feed(
             feed.name, feed.url, etag=fetched.etag, last_modified=fetched.last_modified,
@@ -178,7 +183,8 @@ class Poller:
                 if body is None:
                     ending = f"page {page} does not exist (404)"
                     break
-                articles = parse_feed(body, feed_name=feed.name, feed_url=feed.url).articles
+                articles = parse_feed(body, feed_name=feed.name, feed_url=feed.url,
+                                      tz=self.config.tz).articles
             except FeedError as exc:
                 ending = f"page {page} failed: {exc}"
                 break
@@ -248,6 +254,27 @@ class Poller:
                     to_render.append(post_id)
         for post_id in to_render:
             self.rendering.render_post(post_id, actor=Actor.POLLER)
+
+    def _record_duplicates(self, feed: FeedConfig, duplicates: list[tuple[str, str]],
+                           known_before: set[str], now: datetime) -> None:
+        """Record each entry left out for repeating a guid, on the first entry's posts.
+
+        Recorded the first time the clash is seen (the guid was new at this poll), so a
+        feed that always repeats a guid does not add an event at every poll.
+        """
+        store = self.store
+        for key, reason in duplicates:
+            if key in known_before:
+                continue
+            found = store.article(key)
+            post_ids: list[int | None] = [None]
+            if found is not None:
+                with store.begin() as conn:
+                    post_ids = list(store.post_ids(conn, found[0])) or [None]
+            for post_id in post_ids:
+                store.add_event(at=now, actor=Actor.POLLER, kind="duplicate", feed=feed.name,
+                                post_id=post_id, reason=reason, data={"key": key})
+            log.warning(reason, extra={"feed": feed.name})
 
     def _record_edits(self, conn: sa.Connection, article_id: int, old: Article, new: Article,
                       now: datetime) -> bool:

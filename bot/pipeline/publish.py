@@ -43,6 +43,7 @@ from bot.errors import (
     Transient,
 )
 from bot.models import AccountState, Actor, Post, Status, StoryStatus
+from bot.pipeline.decide import BACKLOG_REASON
 from bot.pipeline.render import PostRendering
 from bot.policy import Bypass, Policy, Verdict, is_expired, verdict
 from bot.publishers import PostFiles, Published, PublisherPool
@@ -137,8 +138,10 @@ class Publishing:
                                self.config.schedule.priority)
         return Bypass.from_rule(found[1]) if found else Bypass()
 
-    def next_due(self, account: str, now: datetime, *, force: bool, actor: str) -> Post | None:
-        """The next post that may go out now; a stale one is expired when its turn comes.
+    def next_due(self, account: str, now: datetime, *, force: bool, actor: str,
+                 expired: list[Outcome] | None = None) -> Post | None:
+        """The next post that may go out now; a stale one is expired when its turn comes
+        (and reported in ``expired``, when given).
 
         The queue is priority first, then oldest first. Priority posts are judged with
         their rule's bypass; the first ordinary post that may not go out ends the
@@ -166,14 +169,13 @@ class Publishing:
                                  bypass=bypass).ok:
                     continue
                 if is_expired(post.published_at, post.created_at, now, policy.max_age):
-                    tz = self.config.tz
-                    seen = (f"published {local_time(post.published_at, tz)}"
-                            if post.published_at
-                            else f"first seen {local_time(post.created_at, tz)}")
-                    store.transition(
-                        post.id, Status.EXPIRED, expect=[Status.QUEUED], actor=actor, at=now,
-                        reason=(f"older than max_age {format_duration(policy.max_age)} when "
-                                f"its turn came ({seen})"))
+                    reason = self._expiry_reason(post, policy.max_age)
+                    if store.transition(post.id, Status.EXPIRED, expect=[Status.QUEUED],
+                                        actor=actor, at=now, reason=reason):
+                        log.info("expired: %s", reason,
+                                 extra={"account": account, "post_id": post.id})
+                        if expired is not None:
+                            expired.append(Outcome(post.id, account, Status.EXPIRED, reason))
                     continue
                 return post
             if page is None or len(queue) < page:
@@ -210,6 +212,19 @@ class Publishing:
         log.info("%s", text, extra={"post_id": post_id})
         return self.rendering.ensure_rendered(store.post(post_id), actor=actor)
 
+    def _expiry_reason(self, post: Post, max_age: timedelta) -> str:
+        tz = self.config.tz
+        seen = (f"published {local_time(post.published_at, tz)}" if post.published_at
+                else f"first seen {local_time(post.created_at, tz)}")
+        reason = (f"older than max_age {format_duration(max_age)} when its turn came "
+                  f"({seen})")
+        if post.reason.startswith(BACKLOG_REASON):
+            # A new user's backlog = N on an older feed: say why nothing went out.
+            reason += ("; it was queued by the feed's backlog at its first poll, and "
+                       "backlog never overrides max_age: raise [schedule] max_age to post "
+                       "older articles")
+        return reason
+
     # -- running -----------------------------------------------------------------
 
     def publish_due(self, account: str | None = None, *, force: bool = False,
@@ -227,20 +242,22 @@ class Publishing:
         self.config.account(account)
         self.recover(account, actor=actor)
         outcomes: list[Outcome] = []
+        expired: list[Outcome] = []
         while limit is None or len(outcomes) < limit:
             now = self.clock()
             block = self.account_block(account, now, actor=actor)
             if block:
                 log.info("not publishing: %s", block, extra={"account": account})
                 break
-            post = self.next_due(account, now, force=force, actor=actor)
+            post = self.next_due(account, now, force=force, actor=actor, expired=expired)
             if post is None:
                 break
             outcome = self.publish_post(post, actor=actor)
             outcomes.append(outcome)
             if outcome.status != Status.POSTED:
                 break
-        return outcomes
+        # Expiries first: they happened first, and a run that only expired posts says so.
+        return expired + outcomes
 
     def publish_post(self, post: Post, *, actor: str) -> Outcome:
         """Upload one queued post, then its story; apply the error policy."""

@@ -74,7 +74,8 @@ class Renderer:
         """
         edits = edits or {}
         out_dir.mkdir(parents=True, exist_ok=True)
-        notes: list[str] = []
+        # What reading the entry noticed (an unreadable date…) goes first.
+        notes: list[str] = list(article.notes)
         photo = self.photos.fetch(article)
         if photo.note:
             notes.append(photo.note)

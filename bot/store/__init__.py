@@ -39,6 +39,11 @@ from bot.models import (
 from bot.store.migrations import migrate
 from bot.store.types import UTCDateTime
 
+# A story that ended because its feed post did (rather than on its own) says so first.
+STORY_FOLLOWED_POST = "not posted: the feed post is"
+_STORY_ENDS = frozenset({Status.FAILED, Status.SKIPPED, Status.EXPIRED, Status.FILTERED,
+                         Status.SEEN})
+
 # The query side of the schema. The migrations build the tables with their own frozen
 # definitions (a shipped migration never changes); these mirror the current result,
 # and tests/test_store.py checks that the two agree column for column.
@@ -594,6 +599,8 @@ class Store:
             self.add_event(conn, at=at, actor=actor, kind="status", post_id=post_id,
                            feed=row.feed, account=row.account, from_status=row.status,
                            to_status=to.value, reason=reason, data=data)
+            self._story_follows(conn, post_id, to, reason, actor=actor, at=at,
+                                feed=row.feed, account=row.account)
         return True
 
     def update_post_checked(
@@ -629,6 +636,34 @@ class Store:
             self.add_event(conn, at=at, actor=actor, kind=kind, post_id=post_id,
                            feed=row.feed, account=row.account, reason=reason, data=data)
         return True
+
+    def _story_follows(self, conn: sa.Connection, post_id: int, to: Status, reason: str, *,
+                       actor: str, at: datetime, feed: str, account: str) -> None:
+        """A story waits for its feed post: when the post ends without going out, the
+        story ends too (never stuck in ``pending``); when a human brings the post back
+        (``bot retry``), a story that only ended for that reason waits again."""
+        if to in _STORY_ENDS:
+            story_to = StoryStatus.FAILED if to == Status.FAILED else StoryStatus.SKIPPED
+            story_reason = f"{STORY_FOLLOWED_POST} {to.value} ({reason})"
+            condition = posts.c.story_status == StoryStatus.PENDING.value
+        elif to in (Status.QUEUED, Status.PENDING_APPROVAL):
+            story_to = StoryStatus.PENDING
+            story_reason = f"waits for its feed post again ({to.value})"
+            condition = sa.and_(
+                posts.c.story_status.in_([StoryStatus.FAILED.value, StoryStatus.SKIPPED.value]),
+                posts.c.story_reason.startswith(STORY_FOLLOWED_POST),
+            )
+        else:
+            return
+        before = conn.execute(sa.select(posts.c.story_status).where(
+            posts.c.id == post_id, condition)).scalar()
+        if before is None:
+            return
+        conn.execute(posts.update().where(posts.c.id == post_id, condition)
+                     .values(story_status=story_to.value, story_reason=story_reason))
+        self.add_event(conn, at=at, actor=actor, kind="story", post_id=post_id, feed=feed,
+                       account=account, from_status=before, to_status=story_to.value,
+                       reason=story_reason)
 
     def update_post(self, post_id: int, **values: Any) -> None:
         """Set columns of a post without a status change (rendering, story fields)."""
