@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 from bot.articles import Article
+from bot.cards.fonts import HAS_RAQM
 from bot.config import Config
 from bot.dates import local_time
 from bot.errors import BotError
@@ -89,7 +90,14 @@ def _check_render(config: Config, data_dir: Path, http: HttpClient) -> CheckResu
         elapsed = (time.perf_counter() - started) * 1000
     except (BotError, OSError) as exc:
         return CheckResult("card", "fail", f"cannot render a card: {exc}")
-    return CheckResult("card", "ok", f"fonts load; sample card rendered in {elapsed:.0f} ms")
+    if not HAS_RAQM:
+        return CheckResult(
+            "card", "warn",
+            f"fonts load; sample card rendered in {elapsed:.0f} ms; but Pillow has no Raqm "
+            "text layout (install FriBiDi, e.g. libfribidi0): no kerning, and Arabic "
+            "headlines will fail")
+    return CheckResult("card", "ok", f"fonts load; sample card rendered in {elapsed:.0f} ms "
+                                     "(Raqm text layout)")
 
 
 def _check_accounts(config: Config, data_dir: Path, store: Store) -> list[CheckResult]:

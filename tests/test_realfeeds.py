@@ -303,3 +303,24 @@ def test_expired_posts_end_their_story(tmp_path: Path, data_dir: Path,
         assert post.status == Status.EXPIRED
         assert post.story_status == StoryStatus.SKIPPED
         assert (post.story_reason or "").startswith("not posted: the feed post is expired")
+
+
+# --------------------------------------------------------------------------- file names
+
+
+def test_outbox_files_are_named_after_the_title_when_the_link_has_no_slug(
+        tmp_path: Path, data_dir: Path, server: FeedServer) -> None:
+    bot = make_bot(tmp_path, data_dir, serve(server, "odd-links.xml"), backlog=6)
+    bot.poll()
+    outcomes = bot.publish()
+    assert len(outcomes) == 6
+    names = sorted(p.name for p in (data_dir / "outbox").glob("*.jpg"))
+    slugs = sorted(name.split("-", 1)[1] for name in names)
+    assert slugs == sorted([
+        "diskusi-warga-jalan-poros-bengalon-kapan-diperbaiki.jpg",
+        "gubernur-kaltim-tinjau-banjir-di-samarinda-utara.jpg",
+        "harga-sawit-naik-pekan-ini.jpg",
+        "pengumuman-seleksi-cpns-kabupaten-paser.jpg",
+        "ringkasan-berita-pagi-ini.jpg",
+        "video-festival-erau-2024-di-tenggarong.jpg",
+    ])
