@@ -252,6 +252,8 @@ def preview(state: State, url: str | None, latest: int | None, feed: str | None,
         click.echo(f"{item.card}  {item.headline}")
         if item.notes:
             click.echo(f"    note: {item.notes}")
+    for article, reason in result.skipped:
+        click.echo(f"skipped {article.title[:80]!r} ({article.link or 'no link'}): {reason}")
     if result.sheet:
         click.echo(f"contact sheet: {result.sheet}")
 

@@ -324,3 +324,41 @@ def test_outbox_files_are_named_after_the_title_when_the_link_has_no_slug(
         "ringkasan-berita-pagi-ini.jpg",
         "video-festival-erau-2024-di-tenggarong.jpg",
     ])
+
+
+# ------------------------------------------------------------------------------ preview
+
+
+def test_preview_lists_entries_that_would_never_be_posted(tmp_path: Path, data_dir: Path,
+                                                          server: FeedServer) -> None:
+    from bot.pipeline.preview import preview_articles
+
+    path = tmp_path / "bot.toml"
+    write_config(path, serve(server, "relative-links.xml"))
+    result = preview_articles(load_config(path), data_dir, url=None, latest=5, feed=None,
+                              out_dir=tmp_path / "preview", sheet=False)
+    assert [i.headline for i in result.items] == [
+        "Bupati Kutim Tinjau Jalan Poros Sangatta", "DPRD Kutim Sahkan APBD Perubahan"]
+    assert [(a.title, r.split(":")[0]) for a, r in result.skipped] == [
+        ("Klik di Sini untuk Hadiah", "no article link"),
+        ("Gambar Tanpa Tautan", "no article link"),
+        ("Pengumuman Redaksi", "no article link"),
+    ]
+
+
+# --------------------------------------------------------------------- sentence endings
+
+
+@pytest.mark.parametrize(("headline", "expected"), [
+    ("انتخابات محلية في كاليمانتان الشرقية۔", "Judul: انتخابات محلية في كاليمانتان الشرقية۔"),
+    ("东加里曼丹省举行地方选举。", "Judul: 东加里曼丹省举行地方选举。"),
+    ("هل الانتخابات جاهزة؟", "Judul: هل الانتخابات جاهزة؟"),
+    ("भारत में चुनाव।", "Judul: भारत में चुनाव।"),
+    ("Pemkab Kutim siap", "Judul: Pemkab Kutim siap."),
+])
+def test_a_non_latin_full_stop_gets_no_extra_full_stop(config: Config, headline: str,
+                                                       expected: str) -> None:
+    writer = CaptionWriter(config)
+    alt = writer.alt_text(Article(key="k", feed="utama", link="https://x.example/a-b/",
+                                  title=headline), headline=headline)
+    assert alt.endswith(expected)

@@ -8,11 +8,12 @@ for the post id.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, tzinfo
 from pathlib import Path
 
 from bot.articles import Article, normalise_link
 from bot.config import Config, FeedConfig
-from bot.errors import NotFound, PreflightError
+from bot.errors import NotFound, PreflightError, RenderError
 from bot.feeds import fetch_feed, fetch_page, parse_feed
 from bot.http import HttpClient
 from bot.pipeline.publish import post_files
@@ -39,13 +40,16 @@ class PreviewResult:
 
     items: list[PreviewItem] = field(default_factory=list)
     sheet: Path | None = None
+    # Articles that would never become a post, or whose card cannot be made, with why.
+    skipped: list[tuple[Article, str]] = field(default_factory=list)
 
 
 def find_articles(http: HttpClient, feed: FeedConfig, *, url: str | None,
-                  latest: int | None) -> list[Article]:
+                  latest: int | None, tz: tzinfo = UTC) -> list[Article]:
     """The article at ``url``, or the ``latest`` newest, reading pages as needed."""
     fetched = fetch_feed(http, feed.url)
-    articles = parse_feed(fetched.body, feed_name=feed.name, feed_url=feed.url).articles
+    articles = parse_feed(fetched.body, feed_name=feed.name, feed_url=feed.url,
+                          tz=tz).articles
     wanted = normalise_link(url) if url else None
     page = 1
     while True:
@@ -57,7 +61,7 @@ def find_articles(http: HttpClient, feed: FeedConfig, *, url: str | None,
             return articles[:latest]
         page += 1
         body = fetch_page(http, feed.url, page) if page <= feed.max_pages else None
-        more = (parse_feed(body, feed_name=feed.name, feed_url=feed.url).articles
+        more = (parse_feed(body, feed_name=feed.name, feed_url=feed.url, tz=tz).articles
                 if body else [])
         known = {a.key for a in articles}
         fresh = [a for a in more if a.key not in known]
@@ -83,14 +87,21 @@ def preview_articles(
     feed_config = config.feed(feed) if feed else config.feeds[0]
     http = HttpClient(config.fetch)
     try:
-        articles = find_articles(http, feed_config, url=url, latest=latest)
+        articles = find_articles(http, feed_config, url=url, latest=latest, tz=config.tz)
         renderer = Renderer(config, data_dir, http)
         result = PreviewResult()
         out_dir.mkdir(parents=True, exist_ok=True)
         for article in articles:
+            if article.refusal:
+                result.skipped.append((article, article.refusal))
+                continue
             basename = f"preview-{article.slug}"
-            rendered = renderer.render(article, out_dir=out_dir, basename=basename, story=True,
-                                       preflight=False)
+            try:
+                rendered = renderer.render(article, out_dir=out_dir, basename=basename,
+                                           story=True, preflight=False)
+            except RenderError as exc:
+                result.skipped.append((article, f"render failed: {exc}"))
+                continue
             notes = list(rendered.notes)
             try:
                 check_post(rendered.caption.text, rendered.card, rendered.story,
