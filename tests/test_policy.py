@@ -264,7 +264,9 @@ def test_max_age_expires_a_stale_post_when_its_turn_comes(tmp_path: Path) -> Non
     assert bot.store.post(stale).status == Status.QUEUED
     clock.set(wita(2026, 11, 30, 6, 0))
     outcomes = bot.publish()
-    assert [o.post_id for o in outcomes] == [fresh]
+    # The run reports the expiry first, then the post that went out.
+    assert [(o.post_id, o.status) for o in outcomes] == [(stale, Status.EXPIRED),
+                                                         (fresh, Status.POSTED)]
     expired = bot.store.post(stale)
     assert expired.status == Status.EXPIRED
     assert expired.reason == ("older than max_age 1d when its turn came "
@@ -276,7 +278,8 @@ def test_force_never_publishes_an_expired_post(tmp_path: Path) -> None:
     clock = FakeClock(wita(2026, 11, 30, 12, 0))
     bot = make_bot(tmp_path, clock, schedule=schedule_toml(max_age="1h"))
     stale = add_post(bot, 1, published=wita(2026, 11, 30, 10, 0))
-    assert bot.publish(force=True) == []
+    # Nothing goes out; the run reports the expiry.
+    assert [(o.post_id, o.status) for o in bot.publish(force=True)] == [(stale, Status.EXPIRED)]
     assert bot.store.post(stale).status == Status.EXPIRED
 
 
