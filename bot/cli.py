@@ -142,6 +142,9 @@ def main() -> NoReturn:
 def run(state: State, once: bool, feed_url: str | None, backlog: int | None) -> None:
     """Run the daemon: poll feeds and publish on schedule until SIGTERM/SIGINT.
 
+    One bot run per store schedules; a second one waits as a hot standby and takes
+    over within seconds when the first ends. --once does nothing while a daemon runs.
+
     \b
     Example:
         bot run             # the Procfile's worker
@@ -155,10 +158,20 @@ def run(state: State, once: bool, feed_url: str | None, backlog: int | None) -> 
     bot = state.bot
     with errors_to_exit_codes():
         if once:
-            bot.recover()
-            _report_polls(bot.poll())
-            _report_outcomes(bot.publish(actor=Actor.SCHEDULER))
-            bot.follow_up()
+            lock = bot.scheduler_lock()
+            if not lock.acquire():
+                # A daemon already schedules on this store; a second round beside it
+                # would be harmless (posts are claimed) but pointless.
+                click.echo(f"another bot run is the scheduler ({lock.description}); "
+                           "--once did nothing", err=True)
+                return
+            try:
+                bot.recover()
+                _report_polls(bot.poll())
+                _report_outcomes(bot.publish(actor=Actor.SCHEDULER))
+                bot.follow_up()
+            finally:
+                lock.release()
             return
         from bot.scheduler import Daemon
 

@@ -30,6 +30,7 @@ from bot.pipeline.render import PostRendering, Renderer
 from bot.publishers import Publisher, PublisherPool
 from bot.status import collect_health, collect_status, queue_forecast
 from bot.store import PostFilter, Store
+from bot.store.lock import SchedulerLock
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +116,10 @@ class Bot:
         return FollowUp(self.store, config=self.config, http=self.http, clock=self.clock,
                         alerter=self.alerter, publishers=self.publishers,
                         publishing=self.publishing)
+
+    def scheduler_lock(self) -> SchedulerLock:
+        """The store's one-scheduler lock (not yet taken)."""
+        return self.store.scheduler_lock()
 
     def publisher(self, account: str) -> Publisher:
         """The account's publisher (created once)."""

@@ -239,3 +239,24 @@ class Watch:
     archived_at: datetime | None
     ended_at: datetime | None
     ended_reason: str | None
+
+
+class Role(StrEnum):
+    """What a running ``bot run`` is doing: scheduling, or waiting to take over."""
+
+    LEADER = "leader"
+    STANDBY = "standby"
+
+
+@dataclass(frozen=True)
+class SchedulerRecord:
+    """One running ``bot run`` as its heartbeat row says."""
+
+    id: str
+    host: str
+    pid: int
+    role: Role
+    lock: str
+    started_at: datetime
+    role_since: datetime
+    heartbeat_at: datetime

@@ -16,6 +16,12 @@
 - SIGTERM/SIGINT: no new work starts; an upload in flight gets ``[publish]
   stop_timeout`` (60 s) to finish; then the process exits 0. Whatever is left
   ``publishing`` is settled by the exactly-once check at the next start.
+- One scheduler per store (bot.store.lock): before scheduling anything, ``bot run``
+  takes the store's scheduler lock. If another ``bot run`` holds it, this one waits as
+  a hot standby (config loaded, store open, heartbeat recorded) and tries the lock
+  every 2 s, so it takes over within seconds of the leader's end. A leader that loses
+  its lock (its database connection died and another process took over) stops at once
+  and exits 1, so that its supervisor restarts it as a standby.
 """
 
 from __future__ import annotations
@@ -40,9 +46,17 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.core import Bot
 from bot.dates import local_time
-from bot.errors import ConfigError
-from bot.models import AccountState, Actor, Status
+from bot.errors import ConfigError, StoreError
+from bot.models import AccountState, Actor, Role, SchedulerRecord, Status
 from bot.policy import Policy, open_time
+from bot.store import Store
+from bot.store.lock import (
+    HEARTBEAT_EVERY,
+    HEARTBEAT_STALE,
+    STANDBY_RETRY,
+    SchedulerLock,
+    process_id,
+)
 from bot.telegram.worker import TelegramWorker
 from bot.triggers import feed_trigger
 from bot.units import format_duration
@@ -94,6 +108,145 @@ class SkippedTickFilter(logging.Filter):
         return not str(job).startswith("publish:")
 
 
+class Leadership:
+    """This process's place among the ``bot run``s of one store: leader or hot standby.
+
+    :meth:`wait` blocks until the scheduler lock is this process's, writing a standby
+    heartbeat meanwhile; :meth:`start` then runs a thread that writes the leader's
+    heartbeat and checks, every ``HEARTBEAT_EVERY``, that the lock is still held.
+    """
+
+    def __init__(self, store: Store, lock: SchedulerLock, *, clock: Callable[[], datetime],
+                 stopping: threading.Event) -> None:
+        self.store = store
+        self.lock = lock
+        self.clock = clock
+        self.stopping = stopping
+        now = clock()
+        self.host, _, pid = process_id().rpartition(":")
+        self.pid = int(pid)
+        self.id = f"{self.host}:{self.pid}:{now.strftime('%Y%m%dT%H%M%S')}"
+        self.role = Role.STANDBY
+        self.started_at = self.role_since = now
+        self.lost = False
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._store_trouble = False
+
+    def wait(self) -> bool:
+        """Block until this process holds the lock (True) or a stop is asked (False)."""
+        waited_since: float | None = None
+        next_beat = 0.0
+        while not self.stopping.is_set():
+            if self._try():
+                previous = self.leader()
+                self.role, self.role_since = Role.LEADER, self.clock()
+                self._beat()
+                try:
+                    # Whoever held the lock before is gone; its row would say otherwise.
+                    self.store.forget_other_leaders(self.id)
+                except StoreError as exc:
+                    self._trouble(exc)
+                if waited_since is not None:
+                    log.info("took over as the scheduler from %s after %.1f s as standby (%s)",
+                             previous or "a bot run that ended", time.monotonic() - waited_since,
+                             self.lock.description)
+                else:
+                    log.info("this bot run is the scheduler (%s)", self.lock.description)
+                return True
+            if waited_since is None:
+                waited_since = time.monotonic()
+                log.info("another bot run is the scheduler (%s); waiting as a hot standby, "
+                         "trying %s every %s", self.leader() or "holder unknown",
+                         self.lock.description, format_duration(STANDBY_RETRY))
+            if time.monotonic() >= next_beat:
+                self._beat()
+                next_beat = time.monotonic() + HEARTBEAT_EVERY.total_seconds()
+            self.stopping.wait(STANDBY_RETRY.total_seconds())
+        return False
+
+    def leader(self) -> str | None:
+        """``host:pid`` of the live leader, as its heartbeat row says."""
+        try:
+            rows = self.store.schedulers()
+        except StoreError:
+            return None
+        now = self.clock()
+        for row in rows:
+            if row.role == Role.LEADER and row.id != self.id and \
+                    now - row.heartbeat_at <= HEARTBEAT_STALE:
+                return f"{row.host}:{row.pid}"
+        return None
+
+    def start(self, on_lost: Callable[[], None]) -> None:
+        """As the leader: heartbeat and check the lock in a thread until :meth:`close`."""
+
+        def keep() -> None:
+            while not self._done.wait(HEARTBEAT_EVERY.total_seconds()):
+                if not self.lock.held() and not self._retake():
+                    self.lost = True
+                    log.error("lost the scheduler lock (%s); stopping, so that only one "
+                              "bot run schedules", self.lock.description)
+                    on_lost()
+                    return
+                self._beat()
+                self._prune()
+
+        self._thread = threading.Thread(target=keep, name="bot-leadership", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        """Stop the heartbeat, release the lock and remove this process's row."""
+        self._done.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=HEARTBEAT_EVERY.total_seconds() * 3)
+        self.lock.release()
+        try:
+            self.store.forget_scheduler(self.id)
+        except StoreError as exc:
+            log.warning("could not remove this bot run's heartbeat row: %s", exc)
+
+    def _try(self) -> bool:
+        try:
+            got = self.lock.acquire()
+        except StoreError as exc:
+            self._trouble(exc)
+            return False
+        return got
+
+    def _retake(self) -> bool:
+        """The lock's connection died: take the lock straight back if nobody else has."""
+        if not self._try():
+            return False
+        log.warning("the scheduler lock's connection was lost; the lock is held again")
+        return True
+
+    def _beat(self) -> None:
+        try:
+            self.store.beat(SchedulerRecord(
+                id=self.id, host=self.host, pid=self.pid, role=self.role,
+                lock=self.lock.description, started_at=self.started_at,
+                role_since=self.role_since, heartbeat_at=self.clock()))
+        except StoreError as exc:
+            self._trouble(exc)
+            return
+        if self._store_trouble:
+            self._store_trouble = False
+            log.info("the store answers again")
+
+    def _prune(self) -> None:
+        # Rows of processes that died without a clean stop; a day keeps them visible.
+        try:
+            self.store.prune_schedulers(self.clock() - timedelta(days=1))
+        except StoreError as exc:
+            self._trouble(exc)
+
+    def _trouble(self, exc: StoreError) -> None:
+        if not self._store_trouble:
+            self._store_trouble = True
+            log.warning("scheduler lock or heartbeat: %s; trying again", exc)
+
+
 class Daemon:
     """The long-running worker."""
 
@@ -117,6 +270,8 @@ class Daemon:
         self._blocked: dict[str, str | None] = {}
         self._stop_deadline: float | None = None
         self._skips_filter = SkippedTickFilter()
+        self.leadership = Leadership(bot.store, bot.store.scheduler_lock(), clock=bot.clock,
+                                     stopping=self.stopping)
 
     # -- setup -------------------------------------------------------------------
 
@@ -157,8 +312,16 @@ class Daemon:
 
     def startup(self) -> None:
         """Warn about config that can never post; settle posts left ``publishing``."""
+        self.warn_config()
+        self.recover_leftovers()
+
+    def warn_config(self) -> None:
+        """Log the accounts whose config means they can never post."""
         for warning in config_warnings(self.bot):
             log.warning("this account %s", warning.message, extra={"account": warning.account})
+
+    def recover_leftovers(self) -> None:
+        """Settle posts left ``publishing`` by a process that died (exactly-once check)."""
         outcomes = self.bot.recover(actor=Actor.STARTUP)
         for outcome in outcomes:
             log.info("recovered post left publishing: %s (%s)", outcome.status, outcome.reason,
@@ -194,14 +357,23 @@ class Daemon:
                 self.scheduler.shutdown(wait=False)
 
     def run(self) -> None:
-        """Start up, run until SIGTERM/SIGINT, let in-flight work finish (bounded), return.
+        """Lead (or wait as standby), run until SIGTERM/SIGINT, drain (bounded), return.
 
         If work is still in flight after ``stop_timeout`` the process exits at once
         with status 0: a hung upload must not keep it alive, and the exactly-once check
-        settles the post at the next start.
+        settles the post at the next start. Raises StoreError if the scheduler lock was
+        lost (exit 1), after the work in flight had its time.
         """
+        leadership = self.leadership
         with self._signals():
-            self.startup()
+            self.warn_config()
+            if not leadership.wait():
+                leadership.close()
+                log.info("stopped while standby")
+                return
+            leadership.start(on_lost=self.stop)
+            self.recover_leftovers()
+            # Telegram's getUpdates, like every job, runs in the leader only.
             telegram = self.start_telegram()
             try:
                 self.serve()
@@ -213,7 +385,11 @@ class Daemon:
             finished = self.drain()
         if not finished:
             logging.shutdown()
-            os._exit(0)
+            os._exit(1 if leadership.lost else 0)
+        leadership.close()
+        if leadership.lost:
+            raise StoreError(f"lost the scheduler lock ({leadership.lock.description}); "
+                             "stopped so that only one bot run schedules")
 
     def start_telegram(self) -> TelegramWorker | None:
         """Start the Telegram face's threads when ``[telegram]`` is configured.

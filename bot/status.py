@@ -18,6 +18,7 @@ from bot.models import AccountState, Status
 from bot.pipeline.publish import Publishing
 from bot.policy import Bypass, forecast, next_slot
 from bot.store import PostFilter, Store
+from bot.store.lock import HEARTBEAT_STALE
 from bot.triggers import feed_trigger
 from bot.units import format_duration
 
@@ -67,7 +68,25 @@ def collect_status(store: Store, *, config: Config, now: datetime,
     alerts = [{"key": key, "message": message, "since": iso(opened)}
               for key, message, opened in store.open_alerts()]
     return {"now": iso(now), "timezone": config.timezone, "feeds": feeds,
-            "accounts": accounts, "alerts": alerts}
+            "accounts": accounts, "alerts": alerts,
+            "schedulers": _schedulers(store, now, iso)}
+
+
+def _schedulers(store: Store, now: datetime,
+                iso: Callable[[datetime | None], str | None]) -> list[dict[str, Any]]:
+    """The ``bot run`` processes on this store, from their heartbeat rows."""
+    return [{
+        "id": row.id,
+        "host": row.host,
+        "pid": row.pid,
+        "role": row.role.value,
+        "since": iso(row.role_since),
+        "started_at": iso(row.started_at),
+        "heartbeat_at": iso(row.heartbeat_at),
+        "heartbeat_age_s": round(max(0.0, (now - row.heartbeat_at).total_seconds()), 1),
+        "alive": now - row.heartbeat_at <= HEARTBEAT_STALE,
+        "lock": row.lock,
+    } for row in store.schedulers()]
 
 
 def _account_status(store: Store, config: Config, publishing: Publishing, name: str,
@@ -234,6 +253,18 @@ def format_status(data: dict[str, Any]) -> str:
         lines.append(f"    queued {acc['queued']}, pending approval {acc['pending_approval']}, "
                      f"failed {acc['failed']}; posted today {acc['posted_today']}/"
                      f"{acc['daily_cap']}")
+    lines += ["", "Scheduler:"]
+    alive = [s for s in data.get("schedulers", []) if s["alive"]]
+    if not any(s["role"] == "leader" for s in alive):
+        lines.append("  no bot run is scheduling (no leader heartbeat in the last "
+                     f"{format_duration(HEARTBEAT_STALE)})")
+    for sched in data.get("schedulers", []):
+        what = ("scheduling" if sched["role"] == "leader"
+                else "hot standby, waiting to take over")
+        if not sched["alive"]:
+            what = f"gone? ({sched['role']}; no heartbeat since {sched['heartbeat_at']})"
+        lines.append(f"  {sched['role']} {sched['host']}:{sched['pid']}: {what}; since "
+                     f"{sched['since']}, heartbeat {sched['heartbeat_age_s']:.0f}s ago")
     for alert in data["alerts"]:
         lines.append(f"ALERT since {alert['since']}: {alert['message']}")
     return "\n".join(lines)

@@ -5,14 +5,24 @@ tests/feedkit.py), ``emulator`` (the Instagram emulator behind the seam,
 tests/ig_emulator.py), ``store`` (a real SQLite store), ``credentials`` and
 ``publisher`` (a logged-in Instagram publisher, tests/igkit.py), ``telegram`` (the
 Telegram Bot API emulator behind its seam, tests/telegram_emulator.py).
+
+The store's backends: ``backend`` runs a test once on SQLite and once on the machine's
+PostgreSQL (``BOT_TEST_POSTGRES``, default 127.0.0.1:5432/test, user postgres), each
+PostgreSQL run in a fresh schema that is dropped afterwards; ``postgres_url`` gives such
+a schema to a test that wants PostgreSQL only. Where no PostgreSQL answers those tests
+are skipped with the reason, except under ``CI=true``, where they fail: CI must test
+the store on both.
 """
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from bot.publishers.instagram.publisher import InstagramPublisher
 from bot.store import Store
@@ -37,6 +47,72 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
                  "TELEGRAM_BOT_TOKEN", "BOT_TELEGRAM_API"):
         monkeypatch.delenv(name, raising=False)
     yield directory
+
+
+POSTGRES = os.environ.get("BOT_TEST_POSTGRES",
+                          "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+SCHEMA_PREFIX = "bot_test_"
+
+
+def in_ci() -> bool:
+    """Whether this run is CI's (env CI=true, as .ci/run's host sets it)."""
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[sa.Engine]:
+    """An engine on the test PostgreSQL; skip (or, in CI, fail) where none answers."""
+    engine = sa.create_engine(POSTGRES, connect_args={"connect_timeout": 5})
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("SELECT 1"))
+            _drop_orphan_schemas(conn)
+    except sa.exc.SQLAlchemyError as exc:
+        engine.dispose()
+        where = sa.engine.make_url(POSTGRES).render_as_string(hide_password=True)
+        reason = f"no PostgreSQL at {where}: {' '.join(str(getattr(exc, 'orig', exc)).split())}"
+        if in_ci():
+            pytest.fail(f"{reason} (CI=true: the store must be tested on PostgreSQL too; "
+                        ".ci/run starts the server)", pytrace=False)
+        pytest.skip(f"{reason} (start it, or point BOT_TEST_POSTGRES at one)")
+    yield engine
+    engine.dispose()
+
+
+def _drop_orphan_schemas(conn: sa.Connection) -> None:
+    """Drop schemas left by test runs that were killed (their pid is gone)."""
+    names = conn.execute(sa.text(
+        "SELECT nspname FROM pg_namespace WHERE nspname LIKE :prefix"),
+        {"prefix": SCHEMA_PREFIX + "%"}).scalars().all()
+    for name in names:
+        pid = name.removeprefix(SCHEMA_PREFIX).split("_")[0]
+        if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+
+
+@pytest.fixture
+def postgres_url(postgres_server: sa.Engine) -> Iterator[str]:
+    """The URL of a fresh, empty schema on the test PostgreSQL, dropped afterwards."""
+    # The pid in the name lets a later run drop it if this one is killed; parallel runs
+    # (several people share the server) never see each other's tables.
+    schema = f"{SCHEMA_PREFIX}{os.getpid()}_{uuid.uuid4().hex[:12]}"
+    with postgres_server.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    url = sa.engine.make_url(POSTGRES).update_query_dict(
+        {"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with postgres_server.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run the test on SQLite in the data dir, then on PostgreSQL via DATABASE_URL."""
+    if request.param == "postgresql":
+        monkeypatch.setenv("DATABASE_URL", request.getfixturevalue("postgres_url"))
+    return str(request.param)
 
 
 @pytest.fixture

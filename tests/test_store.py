@@ -1,10 +1,14 @@
-"""The store: migrations, WAL, compare-and-set status changes, append-only events."""
+"""The store, on SQLite and on PostgreSQL alike: migrations, compare-and-set status
+changes, claims, append-only events, and every table the bot keeps across restarts.
+
+Each test that takes ``backend`` runs twice: on a SQLite file in the data dir, and on
+the machine's PostgreSQL in a fresh schema (tests/conftest.py).
+"""
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import uuid
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,140 +18,381 @@ import sqlalchemy as sa
 
 from bot.articles import Article
 from bot.errors import NotFound, StoreError
-from bot.models import Status
-from bot.store import Store, database_url
+from bot.models import AccountState, Role, SchedulerRecord, Status, StoryStatus
+from bot.store import PostFilter, Store, database_url
 from bot.store.migrations import MIGRATIONS, migrate
 
 T0 = datetime(2026, 11, 28, 1, 0, tzinfo=UTC)
 
 
-def make_post(store: Store, key: str = "editorialkaltim.com#1") -> int:
-    article = Article(key=key, feed="utama", link="https://editorialkaltim.com/a/",
-                      title="Judul", published=T0)
+@pytest.fixture
+def opened(backend: str, data_dir: Path) -> Iterator[Store]:
+    """The store for this data dir on the test's backend (DATABASE_URL for PostgreSQL)."""
+    store = Store.for_data_dir(data_dir)
+    assert store.engine.dialect.name == backend
+    yield store
+    store.close()
+
+
+def make_post(store: Store, key: str = "editorialkaltim.com#1", *, account: str = "ek",
+              published: datetime | None = T0, priority: int = 0,
+              status: Status = Status.QUEUED) -> int:
+    article = Article(key=key, feed="utama", link=f"https://editorialkaltim.com/{key}/",
+                      title=f"Judul {key}", published=published)
     with store.begin() as conn:
         article_id = store.insert_article(conn, article, T0)
-        return store.create_post(conn, article_id=article_id, account="ek", feed="utama",
-                                 status=Status.QUEUED, reason="new", slug="a", at=T0,
-                                 actor="poller")
+        return store.create_post(conn, article_id=article_id, account=account, feed="utama",
+                                 status=status, reason="new", slug="a", at=T0,
+                                 actor="poller", priority=priority)
 
 
-def test_migrations_run_in_order_once(data_dir: Path) -> None:
-    store = Store.for_data_dir(data_dir)
+# -- schema ------------------------------------------------------------------------
+
+
+def test_migrations_run_in_order_once(opened: Store) -> None:
     assert [name for name, _ in MIGRATIONS] == sorted(name for name, _ in MIGRATIONS)
-    assert migrate(store.engine) == []  # a second open applies nothing
+    assert migrate(opened.engine) == []  # a second open applies nothing
+    with opened.begin() as conn:
+        applied = conn.execute(sa.text("SELECT name FROM _migrations ORDER BY name")).scalars()
+        assert list(applied) == [name for name, _ in MIGRATIONS]
+    tables = set(sa.inspect(opened.engine).get_table_names())
+    assert {"feeds", "articles", "posts", "events", "accounts", "alerts",
+            "schedulers"} <= tables
+
+
+def test_an_older_store_is_brought_up_to_date(backend: str, data_dir: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A store made by the first release, with a post in it, gets every later migration."""
+    from bot.store import migrations
+
+    url = database_url(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url)
+    first = [m for m in MIGRATIONS if m[0] == "m001_initial"]
+    with monkeypatch.context() as patch:
+        patch.setattr(migrations, "MIGRATIONS", first)
+        assert migrate(engine) == ["m001_initial"]
+        post_id = make_post(Store(engine))
+    engine.dispose()
+    store = Store.open(url)  # runs the rest
+    try:
+        with store.begin() as conn:
+            names = conn.execute(sa.text("SELECT name FROM _migrations")).scalars().all()
+        assert sorted(names) == [name for name, _ in MIGRATIONS]
+        post = store.post(post_id)
+        assert (post.status, post.title) == (Status.QUEUED, "Judul editorialkaltim.com#1")
+    finally:
+        store.close()
+
+
+def test_sqlite_store_is_in_wal_mode(data_dir: Path) -> None:
+    Store.for_data_dir(data_dir).close()
     with sqlite3.connect(data_dir / "bot.sqlite3") as db:
-        applied = [r[0] for r in db.execute("SELECT name FROM _migrations ORDER BY name")]
-        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert applied == [name for name, _ in MIGRATIONS]
-    assert {"feeds", "articles", "posts", "events", "accounts", "alerts"} <= tables
 
 
-def test_times_come_back_timezone_aware_utc(data_dir: Path) -> None:
-    store = Store.for_data_dir(data_dir)
-    post_id = make_post(store)
-    post = store.post(post_id)
-    assert post.created_at == T0 and post.created_at.tzinfo == UTC
-    assert post.published_at == T0
+def test_migrated_schema_matches_the_store_tables(opened: Store) -> None:
+    """The query-side Table objects in store.py name only columns the migrations made."""
+    from bot import store as store_module
+
+    inspector = sa.inspect(opened.engine)
+    for table in store_module.metadata.sorted_tables:
+        real = {c["name"] for c in inspector.get_columns(table.name)}
+        assert {c.name for c in table.columns} == real, table.name
 
 
-def test_transition_is_compare_and_set(data_dir: Path) -> None:
-    store = Store.for_data_dir(data_dir)
-    post_id = make_post(store)
-    assert store.transition(post_id, Status.PUBLISHING, expect=[Status.QUEUED], reason="up",
-                            actor="a", at=T0)
-    # A second process that still thinks the post is queued changes nothing.
-    assert not store.transition(post_id, Status.PUBLISHING, expect=[Status.QUEUED],
-                                reason="up", actor="b", at=T0)
-    events = store.events(post_id=post_id)
-    assert [(e.from_status, e.to_status, e.actor) for e in events] == [
-        (None, "queued", "poller"), ("queued", "publishing", "a")]
+# -- where the store is ---------------------------------------------------------------
 
 
-def test_article_keys_are_unique(data_dir: Path) -> None:
-    store = Store.for_data_dir(data_dir)
-    make_post(store)
-    with pytest.raises(StoreError, match="UNIQUE"):
-        make_post(store)
+@pytest.mark.parametrize(("given", "expected"), [
+    ("postgres://u:p@db:5432/bot", "postgresql+psycopg://u:p@db:5432/bot"),
+    ("postgresql://u:p@db:5432/bot?sslmode=require",
+     "postgresql+psycopg://u:p@db:5432/bot?sslmode=require"),
+    ("postgresql+psycopg://u@db/bot", "postgresql+psycopg://u@db/bot"),
+    ("  postgres://u@db/bot\n", "postgresql+psycopg://u@db/bot"),
+])
+def test_database_url_takes_heroku_and_plain_postgres_urls(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, given: str, expected: str) -> None:
+    monkeypatch.setenv("DATABASE_URL", given)
+    assert database_url(tmp_path) == expected
 
 
-def test_alerts_open_once_per_incident(data_dir: Path) -> None:
-    store = Store.for_data_dir(data_dir)
-    assert store.open_alert("k", "broken", T0)
-    assert not store.open_alert("k", "broken", T0 + timedelta(minutes=1))
-    assert store.resolve_alert("k", T0 + timedelta(minutes=2))
-    assert store.open_alert("k", "broken again", T0 + timedelta(minutes=3))
+def test_without_database_url_the_store_is_sqlite_in_the_data_dir(tmp_path: Path) -> None:
+    assert database_url(tmp_path) == f"sqlite:///{tmp_path / 'bot.sqlite3'}"
 
 
-def test_missing_post_is_not_found(data_dir: Path) -> None:
-    with pytest.raises(NotFound):
-        Store.for_data_dir(data_dir).post(42)
-
-
-def test_unusable_location_is_a_store_error(tmp_path: Path) -> None:
+def test_unusable_sqlite_location_is_a_store_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     with pytest.raises(StoreError, match="cannot open the store"):
         Store.for_data_dir(blocker)
 
 
-def test_database_url_prefers_the_environment(monkeypatch: pytest.MonkeyPatch,
-                                              tmp_path: Path) -> None:
-    assert database_url(tmp_path) == f"sqlite:///{tmp_path / 'bot.sqlite3'}"
-    monkeypatch.setenv("DATABASE_URL", "postgres://u:p@db:5432/bot")
-    assert database_url(tmp_path) == "postgresql+psycopg://u:p@db:5432/bot"
+def test_unreachable_postgresql_is_a_store_error(monkeypatch: pytest.MonkeyPatch,
+                                                 tmp_path: Path) -> None:
+    # Port 9 on loopback: nothing listens, the connection is refused at once.
+    monkeypatch.setenv("DATABASE_URL", "postgres://postgres@127.0.0.1:9/bot")
+    with pytest.raises(StoreError, match="cannot open the store"):
+        Store.for_data_dir(tmp_path)
 
 
-def test_migrated_schema_matches_the_store_tables(data_dir: Path) -> None:
-    """The query-side Table objects in store.py name only columns the migrations made."""
-    from bot import store as store_module
-
-    store = Store.for_data_dir(data_dir)
-    inspector = sa.inspect(store.engine)
-    for table in store_module.metadata.sorted_tables:
-        real = {c["name"] for c in inspector.get_columns(table.name)}
-        assert {c.name for c in table.columns} == real, table.name
+# -- posts ------------------------------------------------------------------------
 
 
-POSTGRES = os.environ.get("BOT_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+def test_times_come_back_timezone_aware_utc(opened: Store) -> None:
+    post = opened.post(make_post(opened))
+    assert post.created_at == T0 and post.created_at.tzinfo == UTC
+    assert post.published_at == T0
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A fresh schema on the machine's PostgreSQL (skipped where there is none)."""
-    engine = sa.create_engine(POSTGRES)
+def test_naive_times_are_refused(opened: Store) -> None:
+    post_id = make_post(opened)
+    with pytest.raises(StoreError, match="naive datetime"):
+        opened.update_post(post_id, next_attempt_at=datetime(2026, 11, 28, 9, 0))
+
+
+def test_transition_is_compare_and_set(opened: Store) -> None:
+    post_id = make_post(opened)
+    assert opened.transition(post_id, Status.PUBLISHING, expect=[Status.QUEUED], reason="up",
+                             actor="a", at=T0)
+    # A second process that still thinks the post is queued changes nothing.
+    assert not opened.transition(post_id, Status.PUBLISHING, expect=[Status.QUEUED],
+                                 reason="up", actor="b", at=T0)
+    events = opened.events(post_id=post_id)
+    assert [(e.from_status, e.to_status, e.actor) for e in events] == [
+        (None, "queued", "poller"), ("queued", "publishing", "a")]
+
+
+def test_a_guard_keeps_a_stale_check_from_settling_a_newer_attempt(opened: Store) -> None:
+    """A post that left ``publishing`` and came back is not the one a check looked at."""
+    post_id = make_post(opened)
+    first = T0 + timedelta(minutes=1)
+    opened.transition(post_id, Status.PUBLISHING, expect=[Status.QUEUED], reason="up",
+                      actor="a", at=first, attempts=1, publishing_at=first)
+    seen = opened.post(post_id)
+    # Meanwhile another process settled it and claimed it again (attempt 2).
+    opened.transition(post_id, Status.QUEUED, expect=[Status.PUBLISHING], reason="retry",
+                      actor="b", at=first)
+    second = first + timedelta(seconds=30)
+    opened.transition(post_id, Status.PUBLISHING, expect=[Status.QUEUED], reason="up",
+                      actor="b", at=second, attempts=2, publishing_at=second)
+    stale = {"attempts": seen.attempts, "publishing_at": seen.publishing_at}
+    assert not opened.transition(post_id, Status.QUEUED, expect=[Status.PUBLISHING],
+                                 reason="late", actor="a", at=second, guard=stale)
+    current = opened.post(post_id)
+    assert (current.status, current.attempts) == (Status.PUBLISHING, 2)
+    fresh = {"attempts": current.attempts, "publishing_at": current.publishing_at}
+    assert opened.transition(post_id, Status.POSTED, expect=[Status.PUBLISHING],
+                             reason="found", actor="a", at=second, guard=fresh)
+
+
+def test_racing_claims_let_exactly_one_process_upload(opened: Store) -> None:
+    """Eight threads claim the same queued posts at once; each post is claimed once."""
+    ids = [make_post(opened, f"editorialkaltim.com#{n}") for n in range(1, 6)]
+    wins: list[tuple[int, int]] = []
+    lock = threading.Lock()
+    start = threading.Barrier(8)
+
+    def claimer(worker: int) -> None:
+        start.wait()
+        for post_id in ids:
+            if opened.transition(post_id, Status.PUBLISHING, expect=[Status.QUEUED],
+                                 reason=f"worker {worker}", actor=f"w{worker}", at=T0,
+                                 claim=True):
+                with lock:
+                    wins.append((post_id, worker))
+
+    threads = [threading.Thread(target=claimer, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(post_id for post_id, _ in wins) == ids
+    for post_id in ids:
+        claims = [e for e in opened.events(post_id=post_id) if e.to_status == "publishing"]
+        assert len(claims) == 1
+
+
+def test_a_claim_skips_a_row_another_transaction_is_claiming(postgres_url: str) -> None:
+    """PostgreSQL: FOR UPDATE SKIP LOCKED answers at once instead of queueing behind.
+
+    (SQLite has no row locks: it serialises writers, and the compare-and-set decides.)
+    """
+    opened = Store.open(postgres_url)
+    post_id = make_post(opened)
+    with opened.engine.connect() as other:
+        holding = other.begin()
+        other.execute(sa.text("SELECT id FROM posts WHERE id = :id FOR UPDATE"),
+                      {"id": post_id})
+        assert not opened.transition(post_id, Status.PUBLISHING, expect=[Status.QUEUED],
+                                     reason="up", actor="b", at=T0, claim=True)
+        holding.rollback()
+    assert opened.transition(post_id, Status.PUBLISHING, expect=[Status.QUEUED],
+                             reason="up", actor="b", at=T0, claim=True)
+    opened.close()
+
+
+def test_transition_of_a_missing_post_is_not_found(opened: Store) -> None:
+    with pytest.raises(NotFound):
+        opened.transition(42, Status.SKIPPED, expect=[Status.QUEUED], reason="x", actor="a",
+                          at=T0)
+    with pytest.raises(NotFound):
+        opened.transition(42, Status.PUBLISHING, expect=[Status.QUEUED], reason="x",
+                          actor="a", at=T0, claim=True)
+    with pytest.raises(NotFound):
+        opened.post(42)
+
+
+def test_article_keys_are_unique(opened: Store) -> None:
+    make_post(opened)
+    with pytest.raises(StoreError, match=r"(?i)unique"):
+        make_post(opened)
+
+
+def test_one_post_per_article_and_account(opened: Store) -> None:
+    post_id = make_post(opened)
+    post = opened.post(post_id)
+    with pytest.raises(StoreError, match=r"(?i)unique"), opened.begin() as conn:
+        opened.create_post(conn, article_id=post.article_id, account="ek", feed="utama",
+                           status=Status.QUEUED, reason="again", slug="a", at=T0,
+                           actor="poller")
+    with opened.begin() as conn:
+        assert opened.post_ids(conn, post.article_id) == [post_id]
+
+
+def test_the_queue_is_priority_then_oldest_article(opened: Store) -> None:
+    old = make_post(opened, "k#1", published=T0 - timedelta(hours=3))
+    new = make_post(opened, "k#2", published=T0 - timedelta(hours=1))
+    urgent = make_post(opened, "k#3", published=T0, priority=10)
+    undated = make_post(opened, "k#4", published=None)  # falls back to created_at (T0)
+    make_post(opened, "k#5", account="other")
+    assert [p.id for p in opened.queued_posts("ek")] == [urgent, old, new, undated]
+    assert [p.id for p in opened.queued_posts("ek", limit=2)] == [urgent, old]
+
+
+def test_post_log_filters_and_counts(opened: Store) -> None:
+    a = make_post(opened, "k#1")
+    b = make_post(opened, "k#2", account="other")
+    make_post(opened, "k#3", status=Status.SEEN)
+    at = T0 + timedelta(hours=1)
+    opened.transition(a, Status.PUBLISHING, expect=[Status.QUEUED], reason="up",
+                      actor="a", at=at)
+    opened.transition(a, Status.POSTED, expect=[Status.PUBLISHING], reason="ok", actor="a",
+                      at=at, posted_at=at)
+    assert {p.id for p in opened.posts(PostFilter(status=["queued"]))} == {b}
+    assert {p.id for p in opened.posts(PostFilter(account="ek"))} == {a, a + 2}
+    assert opened.posts(PostFilter(since=T0 + timedelta(days=1))) == []
+    assert len(opened.posts(PostFilter(limit=None))) == 3
+    assert opened.count_by_status() == {"posted": 1, "queued": 1, "seen": 1}
+    assert opened.count_by_status("other") == {"queued": 1}
+    assert opened.last_posted_at("ek") == at
+    assert opened.last_posted_at("other") is None
+    assert opened.posted_count("ek", T0, T0 + timedelta(hours=2)) == 1
+    assert opened.posted_count("ek", at + timedelta(seconds=1)) == 0
+    assert [p.id for p in opened.posts_with_status(Status.POSTED)] == [a]
+
+
+def test_story_status_is_its_own_compare_and_set(opened: Store) -> None:
+    post_id = make_post(opened)
+    assert opened.story_transition(post_id, StoryStatus.PENDING, expect=[None], reason="r",
+                                   actor="a", at=T0)
+    assert not opened.story_transition(post_id, StoryStatus.PENDING, expect=[None],
+                                       reason="r", actor="a", at=T0)
+    assert opened.story_transition(post_id, StoryStatus.PUBLISHING,
+                                   expect=[StoryStatus.PENDING], reason="up", actor="a", at=T0)
+    opened.transition(post_id, Status.PUBLISHING, expect=[Status.QUEUED], reason="up",
+                      actor="a", at=T0)
+    opened.transition(post_id, Status.POSTED, expect=[Status.PUBLISHING], reason="ok",
+                      actor="a", at=T0, posted_at=T0)
+    assert [p.id for p in opened.posts_with_open_story()] == [post_id]
+    assert opened.story_transition(post_id, StoryStatus.POSTED,
+                                   expect=[StoryStatus.PUBLISHING], reason="ok", actor="a",
+                                   at=T0, story_media_id="m1", story_posted_at=T0)
+    assert opened.posts_with_open_story() == []
+    assert opened.post(post_id).story_media_id == "m1"
+
+
+def test_events_are_appended_in_order_with_their_data(opened: Store) -> None:
+    post_id = make_post(opened)
+    for n in range(5):
+        opened.add_event(at=T0 + timedelta(seconds=n), actor="cli:ana", kind="note",
+                         post_id=post_id, reason=f"catatan {n}", data={"n": n, "ok": True})
+    notes = opened.events(kind="note")
+    assert [e.reason for e in notes] == [f"catatan {n}" for n in range(5)]
+    assert notes[2].data == {"n": 2, "ok": True}
+    assert [e.reason for e in opened.events(kind="note", limit=2)] == ["catatan 3",
+                                                                       "catatan 4"]
+
+
+# -- what survives a restart -------------------------------------------------------------
+
+
+def test_feed_validators_and_first_polls_survive_a_reopen(opened: Store,
+                                                          data_dir: Path) -> None:
+    opened.update_feed("utama", "https://editorialkaltim.com/feed/", etag='"abc"',
+                       last_modified="Mon, 28 Oct 2024 06:00:00 GMT", body_sha256="f" * 64,
+                       last_polled_at=T0, last_status="ok")
+    opened.update_feed("utama", "https://editorialkaltim.com/feed/", last_status="304")
+    opened.start_accounts("utama", ["ek", "other"], T0)
+    opened.start_accounts("utama", ["ek"], T0)  # idempotent
+    opened.close()
+    again = Store.for_data_dir(data_dir)
     try:
-        with engine.begin() as conn:
-            schema = f"bot_test_{uuid.uuid4().hex[:10]}"
-            conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    except sa.exc.OperationalError as exc:
-        pytest.skip(f"no PostgreSQL at {POSTGRES}: {str(exc).splitlines()[0]}")
-    try:
-        yield f"{POSTGRES}?options=-csearch_path%3D{schema}"
+        state = again.feed_state("utama")
+        assert state is not None
+        assert (state.etag, state.last_modified, state.body_sha256, state.last_status) == (
+            '"abc"', "Mon, 28 Oct 2024 06:00:00 GMT", "f" * 64, "304")
+        assert state.last_polled_at == T0 and state.consecutive_failures == 0
+        assert again.started_accounts("utama") == {"ek", "other"}
+        assert again.feed_state("kutim") is None
     finally:
-        with engine.begin() as conn:
-            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        engine.dispose()
+        again.close()
 
 
-def test_the_same_store_runs_on_postgresql(postgres_url: str, data_dir: Path,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DATABASE_URL", postgres_url)
-    store = Store.for_data_dir(data_dir)
-    assert store.engine.dialect.name == "postgresql"
-    post_id = make_post(store)
-    assert store.post(post_id).created_at == T0
-    assert store.transition(post_id, Status.PUBLISHING, expect=[Status.QUEUED], reason="up",
-                            actor="a", at=T0)
-    assert store.transition(post_id, Status.POSTED, expect=[Status.PUBLISHING], reason="ok",
-                            actor="a", at=T0 + timedelta(minutes=1),
-                            posted_at=T0 + timedelta(minutes=1))
-    assert store.last_posted_at("ek") == T0 + timedelta(minutes=1)
-    assert store.posted_count("ek", T0, T0 + timedelta(hours=1)) == 1
-    with pytest.raises(StoreError):
-        make_post(store)
-    assert migrate(store.engine) == []
-    store.close()
+def test_known_keys_reads_large_sets_in_chunks(opened: Store) -> None:
+    with opened.begin() as conn:
+        for n in range(1, 521):
+            opened.insert_article(conn, Article(key=f"k#{n}", feed="utama",
+                                                link=f"https://e.com/{n}/", title="t"), T0)
+    wanted = [f"k#{n}" for n in range(10, 1100)]  # three chunks of 500
+    assert opened.known_keys(wanted) == {f"k#{n}" for n in range(10, 521)}
+
+
+def test_accounts_keep_their_state_and_session(opened: Store) -> None:
+    assert opened.account("ek").state == AccountState.ACTIVE
+    until = T0 + timedelta(hours=6)
+    opened.set_account("ek", T0, state=AccountState.COOLDOWN, until=until, reason="429")
+    opened.set_account("ek", T0, session="gAAAA-encrypted", session_updated_at=T0)
+    record = opened.account("ek")
+    assert (record.state, record.until, record.reason, record.session) == (
+        AccountState.COOLDOWN, until, "429", "gAAAA-encrypted")
+
+
+def test_alerts_open_once_per_incident(opened: Store) -> None:
+    assert opened.open_alert("k", "broken", T0)
+    assert not opened.open_alert("k", "broken", T0 + timedelta(minutes=1))
+    assert [key for key, _, _ in opened.open_alerts()] == ["k"]
+    assert opened.resolve_alert("k", T0 + timedelta(minutes=2))
+    assert not opened.resolve_alert("k", T0 + timedelta(minutes=2))
+    assert opened.open_alerts() == []
+    assert opened.open_alert("k", "broken again", T0 + timedelta(minutes=3))
+
+
+def test_scheduler_heartbeats_are_upserted_listed_and_pruned(opened: Store) -> None:
+    def record(ident: str, role: Role, beat: datetime) -> SchedulerRecord:
+        return SchedulerRecord(id=ident, host="web.1", pid=7, role=role, lock="lock",
+                               started_at=T0, role_since=T0, heartbeat_at=beat)
+
+    opened.beat(record("a", Role.STANDBY, T0))
+    opened.beat(record("b", Role.LEADER, T0 + timedelta(seconds=5)))
+    opened.beat(record("a", Role.STANDBY, T0 + timedelta(seconds=10)))
+    rows = opened.schedulers()
+    assert [(r.id, r.role, r.heartbeat_at) for r in rows] == [
+        ("b", Role.LEADER, T0 + timedelta(seconds=5)),
+        ("a", Role.STANDBY, T0 + timedelta(seconds=10))]
+    assert opened.prune_schedulers(T0 + timedelta(seconds=6)) == 1
+    opened.forget_scheduler("a")
+    assert opened.schedulers() == []
 
 
 def _followups_round_trip(store: Store) -> None:
@@ -167,7 +412,7 @@ def _followups_round_trip(store: Store) -> None:
     assert store.add_watch(watch) and not store.add_watch(watch)
     assert store.unwatched_posts(T0 - timedelta(days=3)) == []
     [(found, post)] = store.watches(keys=["editorialkaltim.com#77"])
-    assert found == watch and post.id == post_id and post.title == "Judul"
+    assert found == watch and post.id == post_id and post.title == "Judul editorialkaltim.com#77"
     assert store.watches(due_at=T0) == []
     assert len(store.watches(due_at=T0 + timedelta(minutes=7))) == 1
     opened = store.open_followup(post_id=post_id, kind=FollowupKind.CORRECTION,
@@ -189,16 +434,5 @@ def _followups_round_trip(store: Store) -> None:
     assert store.watches() == []
 
 
-def test_followup_tables_round_trip_on_sqlite(store: Store) -> None:
-    _followups_round_trip(store)
-
-
-def test_followup_tables_round_trip_on_postgresql(postgres_url: str, data_dir: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DATABASE_URL", postgres_url)
-    store = Store.for_data_dir(data_dir)
-    assert store.engine.dialect.name == "postgresql"
-    try:
-        _followups_round_trip(store)
-    finally:
-        store.close()
+def test_followup_tables_round_trip(opened: Store) -> None:
+    _followups_round_trip(opened)

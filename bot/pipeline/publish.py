@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from bot.alerts import Alerter
 from bot.articles import Article
@@ -271,7 +272,7 @@ class Publishing:
             post.id, Status.PUBLISHING, expect=[Status.QUEUED], actor=actor, at=now,
             reason=f"uploading to {publisher.name} (attempt {post.attempts + 1})",
             publishing_at=now, publishing_by=process_tag(), attempts=post.attempts + 1,
-            publisher=publisher.name,
+            publisher=publisher.name, claim=True,
         ):
             current = store.post(post.id)
             return Outcome(post.id, post.account, current.status, "taken by another process")
@@ -363,7 +364,11 @@ class Publishing:
         return outcomes
 
     def settle(self, post: Post, *, actor: str) -> Outcome | None:
-        """Look for a ``publishing`` post on the account: posted if found, else retry."""
+        """Look for a ``publishing`` post on the account: posted if found, else retry.
+
+        Every outcome is guarded by the attempt that was checked: if the post was
+        settled and claimed again meanwhile (by another process), it is left alone.
+        """
         files = self.files(post)
         try:
             found = self.publishers.get(post.account).find_published(files)
@@ -371,17 +376,20 @@ class Publishing:
             log.warning("exactly-once check failed, will try again: %s", exc,
                         extra={"account": post.account, "post_id": post.id})
             return None
+        checked = {"attempts": post.attempts, "publishing_at": post.publishing_at}
         if found is not None:
-            return self._posted(post, found, actor=actor,
+            return self._posted(post, found, actor=actor, guard=checked,
                                 reason="found on the account after an interrupted upload")
         if post.attempts >= self.config.publish.max_attempts:
             return self._fail(post, f"not found on the account after {post.attempts} "
-                              "interrupted attempts; giving up", actor=actor, exc=None)
+                              "interrupted attempts; giving up", actor=actor, exc=None,
+                              guard=checked)
         now = self.clock()
-        self.store.transition(post.id, Status.QUEUED, expect=[Status.PUBLISHING], actor=actor,
-                             at=now, next_attempt_at=now, publishing_by=None,
-                             reason="not found on the account after an interrupted upload; "
-                                    "will retry")
+        if not self.store.transition(
+                post.id, Status.QUEUED, expect=[Status.PUBLISHING], actor=actor, at=now,
+                next_attempt_at=now, publishing_by=None, guard=checked,
+                reason="not found on the account after an interrupted upload; will retry"):
+            return None
         return Outcome(post.id, post.account, Status.QUEUED, "retry after interrupted upload")
 
     def _stale(self, post: Post) -> bool:
@@ -401,18 +409,27 @@ class Publishing:
 
     # -- outcomes ----------------------------------------------------------------
 
-    def _posted(self, post: Post, result: Published, *, actor: str, reason: str) -> Outcome:
+    def _posted(self, post: Post, result: Published, *, actor: str, reason: str,
+                guard: dict[str, Any] | None = None) -> Outcome:
         now = self.clock()
-        self.store.transition(post.id, Status.POSTED, expect=[Status.PUBLISHING], actor=actor,
-                             at=now, reason=reason, posted_at=now, media_id=result.media_id,
-                             shortcode=result.shortcode, permalink=result.permalink,
-                             next_attempt_at=None, publishing_by=None,
-                             data={"media_id": result.media_id, "permalink": result.permalink})
+        if not self.store.transition(
+                post.id, Status.POSTED, expect=[Status.PUBLISHING], actor=actor, at=now,
+                reason=reason, posted_at=now, media_id=result.media_id,
+                shortcode=result.shortcode, permalink=result.permalink, next_attempt_at=None,
+                publishing_by=None, guard=guard,
+                data={"media_id": result.media_id, "permalink": result.permalink}):
+            return self._moved_on(post)
         log.info("posted: %s", result.permalink, extra={"account": post.account,
                                                          "post_id": post.id})
         self.alerter.resolve(f"account:{post.account}:idle", "account posted again",
                             actor=actor, account=post.account)
         return Outcome(post.id, post.account, Status.POSTED, reason)
+
+    def _moved_on(self, post: Post) -> Outcome:
+        """Another process settled the post first; say what it is now."""
+        current = self.store.post(post.id)
+        return Outcome(post.id, post.account, current.status,
+                       f"settled by another process meanwhile: {current.reason}")
 
     def _ambiguous(self, post: Post, exc: Ambiguous, *, actor: str) -> Outcome:
         now = self.clock()
@@ -457,11 +474,13 @@ class Publishing:
         return Outcome(post.id, post.account, Status.QUEUED, reason)
 
     def _fail(self, post: Post, reason: str, *, actor: str,
-              exc: BaseException | None) -> Outcome:
+              exc: BaseException | None, guard: dict[str, Any] | None = None) -> Outcome:
         now = self.clock()
-        self.store.transition(post.id, Status.FAILED, expect=[Status.PUBLISHING, Status.QUEUED],
-                             actor=actor, at=now, reason=reason, publishing_by=None,
-                             data={"error": type(exc).__name__} if exc else None)
+        if not self.store.transition(
+                post.id, Status.FAILED, expect=[Status.PUBLISHING, Status.QUEUED], actor=actor,
+                at=now, reason=reason, publishing_by=None, guard=guard,
+                data={"error": type(exc).__name__} if exc else None):
+            return self._moved_on(post)
         self.alerter.alert(f"post:{post.id}:failed", f"post {post.id} failed: {reason}",
                           actor=actor, account=post.account, post_id=post.id)
         return Outcome(post.id, post.account, Status.FAILED, reason)

@@ -32,10 +32,13 @@ from bot.models import (
     FollowupKind,
     FollowupState,
     Post,
+    Role,
+    SchedulerRecord,
     Status,
     StoryStatus,
     Watch,
 )
+from bot.store.lock import SchedulerLock, lock_for
 from bot.store.migrations import migrate
 from bot.store.types import UTCDateTime
 
@@ -219,6 +222,17 @@ telegram_state = sa.Table(
     sa.Column("value", sa.Text),
     sa.Column("updated_at", UTCDateTime()),
 )
+schedulers = sa.Table(
+    "schedulers", metadata,
+    sa.Column("id", sa.String(160), primary_key=True),
+    sa.Column("host", sa.String(128)),
+    sa.Column("pid", sa.Integer),
+    sa.Column("role", sa.String(16)),
+    sa.Column("lock", sa.Text),
+    sa.Column("started_at", UTCDateTime()),
+    sa.Column("role_since", UTCDateTime()),
+    sa.Column("heartbeat_at", UTCDateTime()),
+)
 
 _POST_COLUMNS: tuple[Any, ...] = (
     posts,
@@ -296,6 +310,15 @@ class Store:
     def close(self) -> None:
         """Dispose of pooled connections."""
         self.engine.dispose()
+
+    @property
+    def is_postgresql(self) -> bool:
+        """Whether the store is on PostgreSQL (else SQLite)."""
+        return self.engine.dialect.name == "postgresql"
+
+    def scheduler_lock(self) -> SchedulerLock:
+        """The lock that lets one ``bot run`` per store schedule (see bot.store.lock)."""
+        return lock_for(self.engine)
 
     @contextmanager
     def begin(self) -> Iterator[sa.Connection]:
@@ -573,27 +596,41 @@ class Store:
         actor: str,
         at: datetime,
         data: dict[str, Any] | None = None,
+        guard: dict[str, Any] | None = None,
+        claim: bool = False,
         **values: Any,
     ) -> bool:
         """Move a post to ``to`` if its status is one of ``expect``; record the event.
 
         Returns False (and changes nothing) when another process moved it first.
+        ``guard`` adds columns that must still hold these values (say, the attempt a
+        check looked at), so a post that left and re-entered a status is not taken
+        for the one seen. ``claim`` is for picking a post to upload: on PostgreSQL
+        the row is read ``FOR UPDATE SKIP LOCKED``, so a process that is claiming it
+        at this moment makes this one move on at once rather than wait for it.
         """
         expected = [s.value for s in expect]
+        conditions = [posts.c.id == post_id, posts.c.status.in_(expected)]
+        for name, value in (guard or {}).items():
+            column = posts.c[name]
+            conditions.append(column.is_(None) if value is None else column == value)
         with self.begin() as conn:
-            row = conn.execute(sa.select(posts.c.status, posts.c.feed, posts.c.account)
-                               .where(posts.c.id == post_id)).first()
+            query = sa.select(posts.c.status, posts.c.feed, posts.c.account)
+            row = None
+            if claim and self.is_postgresql:
+                row = conn.execute(query.where(*conditions)
+                                   .with_for_update(skip_locked=True)).first()
             if row is None:
-                raise NotFound(f"no post with id {post_id}")
+                row = conn.execute(query.where(posts.c.id == post_id)).first()
+                if row is None:
+                    raise NotFound(f"no post with id {post_id}")
+                if claim and self.is_postgresql:
+                    return False  # moved on, or locked by a claim under way
             updates: dict[str, Any] = {"status": to.value, "reason": reason, "updated_at": at}
             if to == Status.QUEUED:
                 updates.setdefault("queued_at", at)
             updates.update(values)
-            changed = conn.execute(
-                posts.update()
-                .where(posts.c.id == post_id, posts.c.status.in_(expected))
-                .values(**updates)
-            ).rowcount
+            changed = conn.execute(posts.update().where(*conditions).values(**updates)).rowcount
             if not changed:
                 return False
             self.add_event(conn, at=at, actor=actor, kind="status", post_id=post_id,
@@ -813,7 +850,6 @@ class Store:
                                 .where(alerts.c.resolved_at.is_(None)))
             return [(r.key, r.message, r.opened_at) for r in rows]
 
-
     # -- follow-ups --------------------------------------------------------------
 
     def unwatched_posts(self, posted_since: datetime) -> list[Post]:
@@ -973,6 +1009,50 @@ class Store:
                 self.add_event(conn, post_id=row.post_id, feed=row.feed, account=row.account,
                                **event)
         return True
+
+    # -- schedulers (bot run heartbeats) -----------------------------------------
+
+    def beat(self, record: SchedulerRecord) -> None:
+        """Upsert a running ``bot run``'s heartbeat row."""
+        values = {"host": record.host, "pid": record.pid, "role": record.role.value,
+                  "lock": record.lock, "started_at": record.started_at,
+                  "role_since": record.role_since, "heartbeat_at": record.heartbeat_at}
+        with self.begin() as conn:
+            changed = conn.execute(schedulers.update().where(schedulers.c.id == record.id)
+                                   .values(**values)).rowcount
+            if not changed:
+                conn.execute(schedulers.insert().values(id=record.id, **values))
+
+    def schedulers(self) -> list[SchedulerRecord]:
+        """Every recorded ``bot run``, leaders first, newest heartbeat first."""
+        with self.begin() as conn:
+            rows = conn.execute(sa.select(schedulers).order_by(
+                schedulers.c.role, schedulers.c.heartbeat_at.desc())).all()
+        return [SchedulerRecord(id=r.id, host=r.host, pid=r.pid, role=Role(r.role),
+                                lock=r.lock or "", started_at=r.started_at,
+                                role_since=r.role_since, heartbeat_at=r.heartbeat_at)
+                for r in rows]
+
+    def forget_scheduler(self, scheduler_id: str) -> None:
+        """Remove a ``bot run``'s row (it stopped cleanly)."""
+        with self.begin() as conn:
+            conn.execute(schedulers.delete().where(schedulers.c.id == scheduler_id))
+
+    def forget_other_leaders(self, scheduler_id: str) -> list[str]:
+        """Remove every leader row but this one (it holds the lock); return their ids."""
+        with self.begin() as conn:
+            others = conn.execute(sa.select(schedulers.c.id).where(
+                schedulers.c.role == Role.LEADER.value,
+                schedulers.c.id != scheduler_id)).scalars().all()
+            if others:
+                conn.execute(schedulers.delete().where(schedulers.c.id.in_(others)))
+        return list(others)
+
+    def prune_schedulers(self, before: datetime) -> int:
+        """Remove rows whose last heartbeat is older than ``before``; return how many."""
+        with self.begin() as conn:
+            return int(conn.execute(
+                schedulers.delete().where(schedulers.c.heartbeat_at < before)).rowcount)
 
 
 def _watch_from_row(row: Any, *, mapping: bool = False) -> Watch:

@@ -294,3 +294,23 @@ def m005_web(conn: sa.Connection) -> None:
         name = column.compile(dialect=conn.dialect)
         kind = column.type.compile(dialect=conn.dialect)
         conn.execute(sa.text(f"ALTER TABLE posts ADD COLUMN {name} {kind}"))
+
+
+@migration
+def m007_deployment(conn: sa.Connection) -> None:
+    """Schedulers: one row per running ``bot run``, leader or standby, with its heartbeat."""
+    meta = sa.MetaData()
+    sa.Table(
+        "schedulers",
+        meta,
+        # "host:pid:start", so a reused pid on a restarted host is a new row.
+        sa.Column("id", sa.String(160), primary_key=True),
+        sa.Column("host", sa.String(128), nullable=False),
+        sa.Column("pid", sa.Integer, nullable=False),
+        sa.Column("role", sa.String(16), nullable=False),  # leader or standby
+        sa.Column("lock", sa.Text, nullable=False, server_default=""),
+        sa.Column("started_at", UTCDateTime(), nullable=False),
+        sa.Column("role_since", UTCDateTime(), nullable=False),
+        sa.Column("heartbeat_at", UTCDateTime(), nullable=False),
+    )
+    meta.create_all(conn)
