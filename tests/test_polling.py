@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,6 +15,9 @@ from bot.models import Status
 from bot.store import PostFilter
 from tests.feedkit import FeedServer, Item, Route, make_items, rss
 from tests.feedkit import write_config as _write_config
+
+# The store under these steps is SQLite, then PostgreSQL (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("backend")
 
 
 class Site:
@@ -41,10 +45,23 @@ class Site:
             ignore_paged=self.ignore_paged)
 
 
+_OPEN: list[Bot] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_bots() -> Iterator[None]:
+    """Close the bots a test made: their pooled connections are not left to the GC."""
+    yield
+    while _OPEN:
+        _OPEN.pop().close()
+
+
 def bot_for(tmp_path: Path, data_dir: Path, server: FeedServer, **kwargs: str) -> Bot:
     path = tmp_path / "bot.toml"
     _write_config(path, server.url("/feed/"), **kwargs)
-    return Bot(load_config(path), data_dir=data_dir)
+    bot = Bot(load_config(path), data_dir=data_dir)
+    _OPEN.append(bot)
+    return bot
 
 
 def statuses(bot: Bot) -> dict[str, str]:
@@ -242,6 +259,7 @@ def test_article_in_two_feeds_is_posted_once(tmp_path: Path, data_dir: Path,
     _write_config(path, server.url("/feed/"),
                   second_feed_url=server.url("/category/kutim/feed/"))
     bot = Bot(load_config(path), data_dir=data_dir)
+    _OPEN.append(bot)
     bot.poll()
     shared = fresh(50001)
     category.publish(shared)

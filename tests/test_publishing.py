@@ -7,6 +7,7 @@ instagrapi client against the emulator). Time comes from a fake clock.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -27,6 +28,9 @@ from bot.errors import (
 from bot.models import AccountState, Status, StoryStatus
 from bot.publishers.base import PostFiles, Published, Publisher
 from tests.feedkit import FeedServer, Item, Route, rss, write_config
+
+# The store under these steps is SQLite, then PostgreSQL (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("backend")
 
 T0 = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)  # 10:00 WITA
 
@@ -88,7 +92,7 @@ def article(n: int) -> Item:
 
 @pytest.fixture
 def setup(tmp_path: Path, data_dir: Path, server: FeedServer
-          ) -> tuple[Bot, ScriptedPublisher, Clock]:
+          ) -> Iterator[tuple[Bot, ScriptedPublisher, Clock]]:
     server.routes["/feed/"] = Route(body=rss([article(3), article(2), article(1)]))
     path = tmp_path / "bot.toml"
     write_config(path, server.url("/feed/"), feeds_extra="backlog = 3",
@@ -100,7 +104,8 @@ def setup(tmp_path: Path, data_dir: Path, server: FeedServer
     bot = Bot(load_config(path), data_dir=data_dir, clock=clock,
               publishers={"editorialkaltim": fake})
     bot.poll()
-    return bot, fake, clock
+    yield bot, fake, clock
+    bot.close()
 
 
 def first_queued(bot: Bot) -> int:
@@ -296,3 +301,4 @@ def test_outbox_publisher_writes_every_file(tmp_path: Path, data_dir: Path,
     assert Path(str(stem) + ".txt").read_text(encoding="utf-8").strip() == post.caption
     # The exactly-once check for the outbox is the metadata file.
     assert bot.publisher("editorialkaltim").find_published(bot.publishing.files(post))
+    bot.close()
