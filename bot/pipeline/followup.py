@@ -123,7 +123,7 @@ class FollowUp:
             self._check(watch, post, now, report)
         report.checked = len(due)
         report.actions = self.drive()
-        report.watched = len(self.store.watches())
+        report.watched = self.store.watch_count()
         return report
 
     def start_watches(self, now: datetime) -> int:
@@ -145,8 +145,8 @@ class FollowUp:
 
     def _end_expired(self, now: datetime) -> int:
         ended = 0
-        for watch, post in self.store.watches():
-            if watch.until <= now and self.store.end_watch(
+        for _watch, post in self.store.watches(until_by=now):
+            if self.store.end_watch(
                     post.id, at=now, actor=Actor.FOLLOWUP,
                     reason=f"watched for {format_duration(self.config.followup.watch_for)}"):
                 ended += 1

@@ -880,10 +880,12 @@ class Store:
         return _watch_from_row(row) if row else None
 
     def watches(self, *, active: bool = True, due_at: datetime | None = None,
-                feed: str | None = None, keys: Sequence[str] | None = None,
+                until_by: datetime | None = None, feed: str | None = None,
+                keys: Sequence[str] | None = None,
                 limit: int | None = None) -> list[tuple[Watch, Post]]:
-        """Watches with their posts: active ones, optionally only those due, of a feed,
-        or of articles with these keys; soonest check first."""
+        """Watches with their posts: active ones, optionally only those due (or whose
+        watch time is over by ``until_by``), of a feed, or of articles with these keys;
+        soonest check first."""
         watch_columns = [c.label(f"w_{c.name}") for c in followup_watches.columns]
         query = (sa.select(*watch_columns, *_POST_COLUMNS)
                  .join(posts, posts.c.id == followup_watches.c.post_id)
@@ -893,6 +895,8 @@ class Store:
             query = query.where(followup_watches.c.ended_at.is_(None))
         if due_at is not None:
             query = query.where(followup_watches.c.next_check_at <= due_at)
+        if until_by is not None:
+            query = query.where(followup_watches.c.until <= until_by)
         if feed is not None:
             query = query.where(posts.c.feed == feed)
         if keys is not None:
@@ -907,6 +911,13 @@ class Store:
                 post = {k: v for k, v in data.items() if not k.startswith("w_")}
                 out.append((_watch_from_row(watch, mapping=True), _post_from_mapping(post)))
         return out
+
+    def watch_count(self) -> int:
+        """How many posts are being watched."""
+        with self.begin() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(followup_watches)
+                                    .where(followup_watches.c.ended_at.is_(None))).scalar()
+                       or 0)
 
     def update_watch(self, post_id: int, conn: sa.Connection | None = None,
                      **values: Any) -> None:
