@@ -144,6 +144,13 @@ ERROR_CASES: list[Any] = [
                  "PleaseWaitFewMinutes", id="please-wait"),
     pytest.param(Fault(CONFIGURE, status=400, body=RATE_LIMIT_ERROR), RateLimited,
                  "RateLimitError", id="rate_limit_error"),
+    # The upload endpoint's refusals arrive as PhotoNotUpload carrying Instagram's body.
+    pytest.param(Fault(RUPLOAD, status=400, body=PLEASE_WAIT), RateLimited,
+                 "PhotoNotUpload", id="please-wait-on-upload"),
+    pytest.param(Fault(RUPLOAD, status=400, body=FEEDBACK_REQUIRED), RateLimited,
+                 "PhotoNotUpload", id="feedback_required-on-upload"),
+    pytest.param(Fault(RUPLOAD, status=400, body=challenge_body()), NeedsHuman,
+                 "PhotoNotUpload", id="challenge_required-on-upload"),
     pytest.param(Fault(CONFIGURE, status=403, body={"message": "action blocked",
                                                      "status": "fail"}),
                  RateLimited, "ClientForbiddenError", id="403-action-block"),

@@ -90,6 +90,21 @@ def is_login_required(exc: BaseException) -> bool:
             and "login_required" in str(getattr(exc, "message", "") or exc))
 
 
+# The upload endpoint bypasses instagrapi's error parsing, so Instagram's refusals reach
+# the bot as PhotoNotUpload carrying the body: read its words as instagrapi would have.
+_UPLOAD_RATE_LIMITED = ("please wait a few minutes", "feedback_required", "rate_limit_error",
+                        "too many requests")
+_UPLOAD_HUMAN = ("challenge_required", "checkpoint_required", "consent_required")
+
+
+def _upload_says(exc: BaseException, words: tuple[str, ...]) -> bool:
+    """Whether an upload's refusal (PhotoNotUpload) holds one of ``words``."""
+    if not isinstance(exc, ig.PhotoNotUpload):
+        return False
+    text = str(getattr(exc, "message", "") or exc).lower()
+    return any(word in text for word in words)
+
+
 def translate(
     exc: BaseException,
     *,
@@ -118,11 +133,11 @@ def translate(
     status = status_of(exc)
     if status is None and isinstance(exc, ig.ClientError):
         status = last_status
-    if isinstance(exc, _HUMAN):
+    if isinstance(exc, _HUMAN) or _upload_says(exc, _UPLOAD_HUMAN):
         return NeedsHuman(what)
     if is_login_required(exc):
         return SessionExpired(what)
-    if isinstance(exc, _RATE_LIMITED) or status == 429:
+    if isinstance(exc, _RATE_LIMITED) or status == 429 or _upload_says(exc, _UPLOAD_RATE_LIMITED):
         return RateLimited(what, cooldown=_cooldown(exc, cooldown))
     if isinstance(exc, _NETWORK) or (status is not None and status >= 500):
         return _transient(what, configure_sent)
