@@ -14,7 +14,10 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -50,9 +53,10 @@ for line in sys.stdin:
             os._exit(code)
         out.write(json.dumps({"pid": pid}) + "\n")
         out.flush()
-    elif command["op"] == "wait":
-        _pid, status = os.waitpid(command["pid"], 0)
-        out.write(json.dumps({"code": os.waitstatus_to_exitcode(status)}) + "\n")
+    elif command["op"] == "poll":
+        pid, status = os.waitpid(command["pid"], os.WNOHANG)
+        code = os.waitstatus_to_exitcode(status) if pid else None
+        out.write(json.dumps({"code": code}) + "\n")
         out.flush()
 """
 
@@ -61,18 +65,20 @@ class ForkServer:
     """Starts ``bot`` processes fast; use as a context manager."""
 
     def __init__(self) -> None:
+        self._lock = threading.Lock()
         self.process = subprocess.Popen(
             [sys.executable, "-c", _SERVER], cwd=REPO, stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
 
-    def _ask(self, command: dict[str, object]) -> dict[str, int]:
+    def _ask(self, command: dict[str, object]) -> dict[str, Any]:
         assert self.process.stdin is not None and self.process.stdout is not None
-        self.process.stdin.write(json.dumps(command) + "\n")
-        self.process.stdin.flush()
-        line = self.process.stdout.readline()
+        with self._lock:  # one question at a time; test threads share the server
+            self.process.stdin.write(json.dumps(command) + "\n")
+            self.process.stdin.flush()
+            line = self.process.stdout.readline()
         if not line:
             raise RuntimeError("the fork server died")
-        answer: dict[str, int] = json.loads(line)
+        answer: dict[str, Any] = json.loads(line)
         return answer
 
     def start(self, args: list[str], env: dict[str, str], log: Path) -> int:
@@ -80,9 +86,16 @@ class ForkServer:
         return self._ask({"op": "run", "args": args, "env": env, "cwd": str(REPO),
                           "log": str(log)})["pid"]
 
-    def wait(self, pid: int) -> int:
+    def wait(self, pid: int, timeout: float = 120.0) -> int:
         """Wait for a child: its exit code, or minus the signal that ended it."""
-        return self._ask({"op": "wait", "pid": pid})["code"]
+        end = time.monotonic() + timeout
+        while True:
+            code = self._ask({"op": "poll", "pid": pid})["code"]
+            if code is not None:
+                return int(code)
+            if time.monotonic() > end:
+                raise TimeoutError(f"bot process {pid} still running after {timeout:g}s")
+            time.sleep(0.005)
 
     @staticmethod
     def running(pid: int) -> bool:
