@@ -1,12 +1,12 @@
 """One SQLite store under load from several processes at once: the daemon (``bot run``:
-polls of a feed that keeps growing, renders, publish ticks every second) while three
-workers fire CLI actions (approve, skip, retry, log, status, show) as fast as they can.
+polls of a feed that keeps growing, renders, publish ticks every second) and the web
+desk (``bot web``), while three workers fire CLI actions (approve, skip, retry, log,
+status, show) and one works the desk (approve, skip, retry through its forms, and its
+pages) as fast as they can.
 
 No process ever sees "database is locked"; every action that succeeded left exactly
 its event; each post's status events chain without a gap up to its current status;
-and the daemon stops cleanly at the end.
-
-The web desk (issue 10) joins this test once it is on main.
+and the daemon and the desk stop cleanly at the end.
 """
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ from __future__ import annotations
 import itertools
 import os
 import random
+import re
 import signal
+import socket
 import threading
 import time
 from collections import Counter
@@ -23,11 +25,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import requests
 
 from bot.models import Status
 from bot.store import PostFilter, Store
 from tests.crashkit import ForkServer
 from tests.feedkit import FeedServer, Item, Route, rss
+from tests.webkit import ADMIN_PASSWORD, ADMIN_USER, web_env
 
 pytestmark = pytest.mark.slow
 
@@ -111,6 +115,7 @@ def test_daemon_and_cli_actions_share_one_store_without_locks_or_lost_events(
     logs = tmp_path / "logs"
     logs.mkdir()
     done: list[Done] = []
+    web_done: list[Done] = []
     done_lock = threading.Lock()
 
     with ForkServer() as forks:
@@ -119,6 +124,39 @@ def test_daemon_and_cli_actions_share_one_store_without_locks_or_lost_events(
         store = Store.for_data_dir(data_dir) if _wait_for(data_dir / "bot.sqlite3") else None
         assert store is not None, daemon_log.read_text()
         stop = threading.Event()
+        web_log = logs / "web.log"
+        port = _free_port()
+        web = forks.start(["web", "--host", "127.0.0.1", "--port", str(port)],
+                          {**env, **web_env(data_dir, config)}, web_log)
+        desk = f"http://127.0.0.1:{port}"
+        assert _wait_for_desk(desk, web), web_log.read_text()
+
+        def desk_worker() -> None:
+            session = requests.Session()
+            page = session.get(desk + "/login", timeout=30).text
+            answer = session.post(desk + "/login", timeout=30, data={
+                "username": ADMIN_USER, "password": ADMIN_PASSWORD,
+                "csrf_token": CSRF_RE.search(page).group(1),  # type: ignore[union-attr]
+                "next": "/"})
+            assert answer.status_code == 200 and "/login" not in answer.url, answer.text
+            while not stop.is_set():
+                action = rng.choice(("approve", "skip", "retry", "dashboard", "posts"))
+                if action in ("dashboard", "posts"):
+                    answer = session.get(desk + ("/" if action == "dashboard" else "/posts"),
+                                         timeout=30)
+                    with done_lock:
+                        web_done.append(Done(action, None, answer.status_code, answer.text))
+                    continue
+                post_id = _target(store, action, rng)
+                if post_id is None:
+                    continue
+                page = session.get(f"{desk}/posts/{post_id}", timeout=30).text
+                version = VERSION_RE.search(page)
+                answer = session.post(f"{desk}/posts/{post_id}/{action}", timeout=30, data={
+                    "csrf_token": CSRF_RE.search(page).group(1),  # type: ignore[union-attr]
+                    "version": version.group(1) if version else "", "reason": "dari meja"})
+                with done_lock:
+                    web_done.append(Done(action, post_id, answer.status_code, answer.text))
 
         def worker(number: int) -> None:
             runs = 0
@@ -141,6 +179,7 @@ def test_daemon_and_cli_actions_share_one_store_without_locks_or_lost_events(
                     done.append(Done(action, post_id, code, out.read_text(encoding="utf-8")))
 
         threads = [threading.Thread(target=worker, args=(n,)) for n in range(WORKERS)]
+        threads.append(threading.Thread(target=desk_worker))
         for thread in threads:
             thread.start()
         end = time.monotonic() + DURATION_S
@@ -151,19 +190,38 @@ def test_daemon_and_cli_actions_share_one_store_without_locks_or_lost_events(
         for thread in threads:
             thread.join(timeout=120)
         assert forks.running(daemon), daemon_log.read_text()[-3000:]
+        assert forks.running(web), web_log.read_text()[-3000:]
         os.kill(daemon, signal.SIGTERM)
+        os.kill(web, signal.SIGTERM)
         daemon_code = forks.wait(daemon)
+        web_code = forks.wait(web)
         events = store.events()
         posts = {p.id: p for p in store.posts(PostFilter(limit=None))}
         store.close()
 
     daemon_text = daemon_log.read_text(encoding="utf-8")
-    outputs = [daemon_text] + [d.output for d in done]
+    web_text = web_log.read_text(encoding="utf-8")
+    outputs = [daemon_text, web_text] + [d.output for d in done + web_done]
     assert not [o for o in outputs if "locked" in o.lower()], "database is locked"
     assert daemon_code == 0, daemon_text[-3000:]
-    assert "Traceback" not in daemon_text
+    assert web_code in (0, -signal.SIGTERM), web_text[-3000:]
+    assert "Traceback" not in daemon_text and "Traceback" not in web_text
+    # The desk: every page answered; every action either done or refused in words.
+    web_ok: Counter[tuple[str, int | None]] = Counter()
+    for d in web_done:
+        assert d.code == 200, (d.action, d.code, d.output[-2000:])
+        if d.action in ("approve", "skip", "retry"):
+            flash = _DESK_DONE[d.action]
+            assert flash in d.output or "Tidak diubah" in d.output \
+                or "sudah berubah" in d.output, (d.action, d.output[-2000:])
+            assert "Gagal:" not in d.output
+            if flash in d.output:
+                web_ok[(d.action, d.post_id)] += 1
+    assert len(web_done) >= 5
     by_action = Counter(d.action for d in done)
-    print(f"\nconcurrency: {len(done)} CLI runs {dict(by_action)}, exit codes "
+    print(f"\nconcurrency: {len(web_done)} desk requests "
+          f"{dict(Counter(d.action for d in web_done))}, {sum(web_ok.values())} desk actions "
+          f"done; {len(done)} CLI runs {dict(by_action)}, exit codes "
           f"{dict(Counter(d.code for d in done))}; {len(events)} events, {len(posts)} posts "
           f"{dict(Counter(p.status.value for p in posts.values()))}")
     assert sum(by_action.values()) >= 3 * WORKERS, by_action
@@ -181,6 +239,10 @@ def test_daemon_and_cli_actions_share_one_store_without_locks_or_lost_events(
                     if e.kind == "status" and e.actor.startswith("cli:")
                     and e.reason.split(" by ")[0] in prefix)
     assert found == expected
+    found_web = Counter((prefix[e.reason.split(" by ")[0]], e.post_id) for e in events
+                        if e.kind == "status" and e.actor.startswith("web:")
+                        and e.reason.split(" by ")[0] in prefix)
+    assert found_web == web_ok
     # Each post's status events chain from its creation to its current status.
     chains: dict[int, list[tuple[str | None, str | None]]] = {}
     for event in sorted(events, key=lambda e: e.id):
@@ -192,6 +254,28 @@ def test_daemon_and_cli_actions_share_one_store_without_locks_or_lost_events(
             assert after == then, (post_id, chain)
         assert chain[-1][1] == post.status, (post_id, chain, post.status)
     assert Counter(p.status for p in posts.values())[Status.POSTED] >= 1
+
+
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+VERSION_RE = re.compile(r'name="version" value="([^"]+)"')
+_DESK_DONE = {"approve": "Disetujui.", "skip": "Dilewati;", "retry": "Dicoba lagi."}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_for_desk(base: str, pid: int, timeout: float = 60.0) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end and ForkServer.running(pid):
+        try:
+            requests.get(base + "/healthz", timeout=2)
+            return True
+        except requests.RequestException:
+            time.sleep(0.1)
+    return False
 
 
 def _wait_for(path: Path, timeout: float = 60.0) -> bool:
