@@ -274,6 +274,28 @@ def test_login_required_gets_exactly_one_relogin_with_the_same_device(
 
 
 @pytest.mark.usefixtures("credentials")
+@pytest.mark.usefixtures("credentials")
+@pytest.mark.parametrize("earlier", [FEEDBACK_REQUIRED, PLEASE_WAIT],
+                         ids=["after-feedback_required", "after-please-wait"])
+def test_an_upload_refusal_is_read_from_its_own_answer_not_the_one_before(
+        emulator: Emulator, store: Store, tmp_path: Path, earlier: dict[str, Any]) -> None:
+    """instagrapi builds the upload's PhotoNotUpload with the previous answer's JSON. In
+    the soak, a session that ended after a feedback_required was read as one more rate
+    limit on every upload, and the account cooled down forever instead of logging in."""
+    log_in(store, emulator)
+    publisher = make_publisher(store)
+    emulator.inject(Fault(CONFIGURE, status=400, body=earlier))
+    with pytest.raises(RateLimited):
+        publisher.publish(post_files(tmp_path))
+    emulator.expire_sessions()
+
+    published = publisher.publish(post_files(tmp_path, post_id=8))
+
+    assert emulator.logins == [USERNAME]
+    assert published.media_id == emulator.feed()[-1].pk
+    assert "login_required" in store.events(kind="login", account=ACCOUNT)[-1].reason
+
+
 def test_a_second_login_required_after_the_relogin_needs_a_human(
         emulator: Emulator, store: Store, tmp_path: Path) -> None:
     log_in(store, emulator)

@@ -60,9 +60,26 @@ _BAD_IMAGE = (UnidentifiedImageError, ValueError, OSError)
 MAX_MESSAGE = 400
 
 
+def answer_text(exc: BaseException) -> str:
+    """What Instagram said, for an instagrapi error.
+
+    The upload raises ``PhotoNotUpload(response.text, **client.last_json)``, and
+    ``last_json`` is the *previous* answer's JSON: its ``message`` overwrites the real
+    one. So an upload's words are read from its own response body, never from
+    ``message`` (a login_required upload once read as the feedback_required that came
+    before it, and the account cooled down again and again instead of logging in).
+    """
+    if isinstance(exc, ig.PhotoNotUpload):
+        text = getattr(getattr(exc, "response", None), "text", None)
+        if isinstance(text, str) and text:
+            return text
+    message = getattr(exc, "message", "") if isinstance(exc, ig.ClientError) else ""
+    return str(message or "")
+
+
 def describe(exc: BaseException) -> str:
     """``ClassName: message``, redacted and shortened, for events and alerts."""
-    message = getattr(exc, "message", "") if isinstance(exc, ig.ClientError) else ""
+    message = answer_text(exc)
     text = str(message or exc).strip() or "(no message)"
     text = " ".join(redact(text).split())
     if len(text) > MAX_MESSAGE:
@@ -87,7 +104,7 @@ def is_login_required(exc: BaseException) -> bool:
     # The upload endpoint bypasses instagrapi's error parsing: its 403 arrives as
     # PhotoNotUpload with Instagram's body as the message.
     return (isinstance(exc, ig.PhotoNotUpload) and status_of(exc) == 403
-            and "login_required" in str(getattr(exc, "message", "") or exc))
+            and "login_required" in (answer_text(exc) or str(exc)))
 
 
 # The upload endpoint bypasses instagrapi's error parsing, so Instagram's refusals reach
@@ -101,7 +118,7 @@ def _upload_says(exc: BaseException, words: tuple[str, ...]) -> bool:
     """Whether an upload's refusal (PhotoNotUpload) holds one of ``words``."""
     if not isinstance(exc, ig.PhotoNotUpload):
         return False
-    text = str(getattr(exc, "message", "") or exc).lower()
+    text = (answer_text(exc) or str(exc)).lower()
     return any(word in text for word in words)
 
 
