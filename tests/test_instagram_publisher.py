@@ -274,7 +274,6 @@ def test_login_required_gets_exactly_one_relogin_with_the_same_device(
 
 
 @pytest.mark.usefixtures("credentials")
-@pytest.mark.usefixtures("credentials")
 @pytest.mark.parametrize("earlier", [FEEDBACK_REQUIRED, PLEASE_WAIT],
                          ids=["after-feedback_required", "after-please-wait"])
 def test_an_upload_refusal_is_read_from_its_own_answer_not_the_one_before(
@@ -296,6 +295,7 @@ def test_an_upload_refusal_is_read_from_its_own_answer_not_the_one_before(
     assert "login_required" in store.events(kind="login", account=ACCOUNT)[-1].reason
 
 
+@pytest.mark.usefixtures("credentials")
 def test_a_second_login_required_after_the_relogin_needs_a_human(
         emulator: Emulator, store: Store, tmp_path: Path) -> None:
     log_in(store, emulator)
