@@ -97,7 +97,8 @@ class Site:
                 self.items.insert(0, Item(
                     post_id=45000 + n, title=f"Sidang perkara nomor {n} di Samarinda",
                     slug=f"sidang-perkara-{n}", published=self.now,
-                    categories=("Hukum",) if n % 2 else ("Kutim",)))
+                    categories=("Hukum",) if n % 2 else ("Kutim",),
+                    link=self.server.url(f"/2026/sidang-perkara-{n}/")))
             self.server.routes["/feed/"] = Route(body=rss(self.items[:30]))
 
 

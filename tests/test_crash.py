@@ -88,7 +88,8 @@ class Site:
             self.items.insert(0, Item(post_id=41000 + n,
                                       title=f"Banjir rob di Samarinda, laporan ke-{n}",
                                       slug=f"banjir-rob-samarinda-{n}", published=self.now,
-                                      image=image))
+                                      image=image,
+                                      link=self.server.url(f"/2026/banjir-rob-{n}/")))
         self.server.routes["/feed/"] = Route(body=rss(self.items[:10]))
 
     def _photo(self, h: BaseHTTPRequestHandler) -> None:

@@ -111,7 +111,8 @@ def world(tmp_path: Path, data_dir: Path, server: FeedServer, emulator: Emulator
     clock = Clock()
     server.routes["/feed/"] = Route(body=rss([
         Item(post_id=44000 + n, title=f"Kutim hari ini, laporan nomor {n}",
-             slug=f"kutim-hari-ini-{n}", published=clock.now - timedelta(minutes=n))
+             slug=f"kutim-hari-ini-{n}", published=clock.now - timedelta(minutes=n),
+             link=server.url(f"/2026/kutim-hari-ini-{n}/"))
         for n in range(ARTICLES)]))
     path = tmp_path / "bot.toml"
     path.write_text(f"""

@@ -67,7 +67,8 @@ def test_no_secret_appears_in_any_output_or_file_of_a_full_run(tmp_path: Path,
     now = datetime.now(UTC)
     server.routes["/feed/"] = Route(body=rss([
         Item(post_id=46000 + n, title=f"Rapat paripurna DPRD Kaltim ke-{n}",
-             slug=f"rapat-paripurna-{n}", published=now - timedelta(minutes=n))
+             slug=f"rapat-paripurna-{n}", published=now - timedelta(minutes=n),
+             link=server.url(f"/2026/rapat-paripurna-{n}/"))
         for n in range(3)]))
     config = tmp_path / "bot.toml"
     config.write_text(CONFIG.format(feed=server.url("/feed/"), account=ACCOUNT),
