@@ -273,7 +273,7 @@ MIXED: list[Callable[[], list[Fault]]] = [
 
 
 def test_mixed_faults_at_random_end_with_every_article_posted_once(world: World) -> None:
-    seed = int(os.environ.get("IG_FAULTS_SEED") or random.randrange(10**6))
+    seed = int(os.environ.get("INSTAGRAM_FAULTS_SEED") or random.randrange(10**6))
     rng = random.Random(seed)
     for _ in range(60):
         world.emulator.inject(*rng.choice(MIXED)())
@@ -292,5 +292,5 @@ def test_mixed_faults_at_random_end_with_every_article_posted_once(world: World)
     per_article = world.per_article()
     failed = [p for p in posts if p.status != Status.POSTED]
     assert all(p.status == Status.FAILED and p.reason for p in failed), (seed, failed)
-    assert set(per_article.values()) <= {1}, f"IG_FAULTS_SEED={seed}: duplicates"
+    assert set(per_article.values()) <= {1}, f"INSTAGRAM_FAULTS_SEED={seed}: duplicates"
     assert {p.link for p in posts if p.status == Status.POSTED} == set(per_article), seed
