@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, tzinfo
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -124,6 +124,37 @@ def declared_entities(body: bytes) -> frozenset[str]:
                      for m in _ENTITY_DECL_RE.finditer(subset))
 
 
+_ENTRY_START_RE = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:item|entry)\b[^>]*>")
+
+
+def entities_used(body: bytes, entities: frozenset[str], entries: int) -> list[set[str]] | None:
+    """For each entry, in the feed's order, the declared entities its raw XML uses.
+
+    The parser drops a reference to an external entity (``<!ENTITY x SYSTEM "file:…">``)
+    without a trace, so a headline such as "Judul &x;" would come out as "Judul": the
+    raw bytes are the only place the use shows. None when the entries cannot be lined
+    up with the raw XML (then any use anywhere counts for every entry).
+    """
+    if not entities:
+        return [set() for _ in range(entries)]
+    subset_end = body.find(b"]>")
+    text = body[subset_end + 2:] if subset_end >= 0 else body
+    names = "|".join(re.escape(name) for name in sorted(entities))
+    use_re = re.compile(rf"&({names});".encode())
+    starts = [m.start() for m in _ENTRY_START_RE.finditer(text)]
+    if len(starts) != entries:
+        used = {m.group(1).decode() for m in use_re.finditer(text)}
+        return None if used else [set() for _ in range(entries)]
+    chunks = [text[a:b] for a, b in zip(starts, [*starts[1:], len(text)], strict=True)]
+    return [{m.group(1).decode() for m in use_re.finditer(chunk)} for chunk in chunks]
+
+
+def _entity_refusal(names: set[str]) -> str:
+    shown = ", ".join(f"&{name};" for name in sorted(names)[:3])
+    return (f"refused: the entry uses XML entities its feed declares ({shown}), as "
+            "entity-expansion and external-entity attacks do; they are never expanded")
+
+
 def parse_feed(body: bytes, *, feed_name: str, feed_url: str, tz: tzinfo = UTC) -> ParsedFeed:
     """Parse feed bytes into articles. Raises FeedError when nothing usable is there.
 
@@ -153,11 +184,12 @@ def parse_feed(body: bytes, *, feed_name: str, feed_url: str, tz: tzinfo = UTC) 
     language = channel.get("language")
     languages = (language,) if isinstance(language, str) and language else ()
     entities = declared_entities(body)
+    uses = entities_used(body, entities, len(entries))
     articles: list[Article] = []
     skipped = 0
     duplicates: list[tuple[str, str]] = []
     seen: dict[str, Article] = {}
-    for entry in entries:
+    for index, entry in enumerate(entries):
         try:
             article = article_from_entry(entry, feed_name=feed_name, feed_url=feed_url,
                                          base_url=base_url, languages=languages, tz=tz,
@@ -165,6 +197,9 @@ def parse_feed(body: bytes, *, feed_name: str, feed_url: str, tz: tzinfo = UTC) 
         except ValueError:
             skipped += 1
             continue
+        used = uses[index] if uses is not None else set(entities)
+        if used and article.refusal is None:
+            article = replace(article, refusal=_entity_refusal(used))
         first = seen.get(article.key)
         if first is not None:
             duplicates.append((article.key, _duplicate_reason(first, article)))

@@ -279,7 +279,8 @@ def cases() -> list[Case]:
              Route(body=_atom(_atom_entry(T1, A1, published=None,
                                           updated="2013-05-01T08:00:00Z")),
                    content_type="application/atom+xml"),
-             Posts({A1: T1}), dates={A1: datetime(2013, 5, 1, 8, 0, tzinfo=UTC)}),
+             # Its own date is 2013: past max_age (3650d), so expired with the reason.
+             Posts({}, refused=(A1,)), dates={A1: datetime(2013, 5, 1, 8, 0, tzinfo=UTC)}),
         Case("atom-several-links",
              Route(body=_atom(_atom_entry(T1, A1, links=(
                  f'<link rel="replies" href="{A1}#comments"/>'
