@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -393,6 +394,34 @@ def test_scheduler_heartbeats_are_upserted_listed_and_pruned(opened: Store) -> N
     assert opened.prune_schedulers(T0 + timedelta(seconds=6)) == 1
     opened.forget_scheduler("a")
     assert opened.schedulers() == []
+
+
+def test_a_watch_started_meanwhile_by_another_process_is_no_error(tmp_path: Path) -> None:
+    """Two starters race: the other process inserts the watch between this one's look and
+    its insert. add_watch says "watched already", never fails (a failed poll, before)."""
+    from bot.models import Watch
+
+    url = f"sqlite:///{tmp_path / 'race.sqlite3'}"
+    store, other = Store.open(url), Store.open(url)
+    try:
+        post_id = make_post(store, key="editorialkaltim.com#78")
+        watch = Watch(post_id=post_id, started_at=T0, until=T0 + timedelta(days=3),
+                      next_check_at=T0, title="Judul", markers={}, in_feed=True,
+                      last_check_at=None, last_check=None, archived_at=None, ended_at=None,
+                      ended_reason=None)
+        raced: list[bool] = []
+
+        def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            if statement.startswith("INSERT INTO followup_watches") and not raced:
+                raced.append(other.add_watch(watch))
+
+        sa.event.listen(store.engine, "before_cursor_execute", before)
+        assert store.add_watch(watch) is False
+        assert raced == [True]
+        assert store.watch(post_id) == watch
+    finally:
+        store.close()
+        other.close()
 
 
 def _followups_round_trip(store: Store) -> None:

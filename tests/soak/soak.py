@@ -160,6 +160,11 @@ class Site:
                                           published=self.now, image=image,
                                           # on the local server: nothing leaves the machine
                                           link=self.server.url(f"/artikel/soak-berita-{n}/")))
+                # The article page exists, as on a real site (follow-ups check it).
+                self.server.routes[f"/artikel/soak-berita-{n}/"] = Route(
+                    body=f"<html><head><title>Berita soak ke-{n}</title></head><body>"
+                         f"<h1>Berita soak ke-{n}</h1></body></html>".encode(),
+                    content_type="text/html; charset=UTF-8", etag=False, last_modified=None)
 
     def edit(self) -> None:
         with self.lock:
