@@ -424,6 +424,36 @@ def test_a_watch_started_meanwhile_by_another_process_is_no_error(tmp_path: Path
         other.close()
 
 
+def test_a_status_event_names_the_status_the_post_really_left(tmp_path: Path) -> None:
+    """Another process moves the post between this one's read and its update (two
+    retries of one skipped post, in the concurrency test): the event says what the post
+    left under the write lock, so the status events still chain."""
+    url = f"sqlite:///{tmp_path / 'race.sqlite3'}"
+    store, other = Store.open(url), Store.open(url)
+    try:
+        post_id = make_post(store, key="editorialkaltim.com#79")
+        assert store.transition(post_id, Status.SKIPPED, expect=[Status.QUEUED], reason="x",
+                                actor="a", at=T0)
+        raced: list[bool] = []
+
+        def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            if statement.startswith("UPDATE posts") and not raced:
+                raced.append(other.transition(post_id, Status.QUEUED, expect=[Status.SKIPPED],
+                                              reason="retry by cli:b", actor="cli:b", at=T0))
+
+        sa.event.listen(store.engine, "before_cursor_execute", before)
+        assert store.transition(post_id, Status.QUEUED,
+                                expect=[Status.FAILED, Status.QUEUED, Status.SKIPPED],
+                                reason="retry by cli:a", actor="cli:a", at=T0)
+        assert raced == [True]
+        chain = [(e.from_status, e.to_status) for e in store.events(post_id=post_id)
+                 if e.kind == "status"]
+        assert chain[-2:] == [("skipped", "queued"), ("queued", "queued")]
+    finally:
+        store.close()
+        other.close()
+
+
 def _followups_round_trip(store: Store) -> None:
     from bot.models import ActionState, FollowupKind, FollowupState, Watch
     from bot.store import PostFilter

@@ -630,15 +630,39 @@ class Store:
             if to == Status.QUEUED:
                 updates.setdefault("queued_at", at)
             updates.update(values)
-            changed = conn.execute(posts.update().where(*conditions).values(**updates)).rowcount
-            if not changed:
+            if claim and self.is_postgresql:
+                # The row is locked FOR UPDATE: the status read is the one it leaves.
+                changed = conn.execute(posts.update().where(*conditions)
+                                       .values(**updates)).rowcount
+                left = row.status if changed else None
+            else:
+                left = self._move(conn, conditions[2:], post_id, expected, row.status, updates)
+            if left is None:
                 return False
             self.add_event(conn, at=at, actor=actor, kind="status", post_id=post_id,
-                           feed=row.feed, account=row.account, from_status=row.status,
+                           feed=row.feed, account=row.account, from_status=left,
                            to_status=to.value, reason=reason, data=data)
             self._story_follows(conn, post_id, to, reason, actor=actor, at=at,
                                 feed=row.feed, account=row.account)
         return True
+
+    @staticmethod
+    def _move(conn: sa.Connection, guards: list[Any], post_id: int, expected: list[str],
+              seen: str, updates: dict[str, Any]) -> str | None:
+        """Update the post from whichever expected status it is in; that status, or None.
+
+        One UPDATE per expected status (the one just read first): the UPDATE that
+        matches says which status the post left, under the write lock. The SELECT before
+        can be stale: on SQLite it runs before the transaction takes the lock, and
+        another process may move the post in between (two retries of a skipped post once
+        both recorded "skipped -> queued").
+        """
+        for status in sorted(expected, key=lambda s: s != seen):
+            statement = posts.update().where(posts.c.id == post_id, posts.c.status == status,
+                                             *guards).values(**updates)
+            if conn.execute(statement).rowcount:
+                return status
+        return None
 
     def update_post_checked(
         self,
