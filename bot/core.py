@@ -18,14 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from bot.alerts import Alerter
+from bot.articles import host_of
 from bot.cards.thumbs import thumbnail
 from bot.config import Config
 from bot.errors import InvalidAction, NotFound
 from bot.http import HttpClient
-from bot.models import Actor, Event, Followup, FollowupState, Post, Status
+from bot.models import Actor, Event, Followup, FollowupState, PollRequest, Post, Status
 from bot.pipeline.followup import FollowUp, FollowupReport
 from bot.pipeline.poll import Poller, PollReport
 from bot.pipeline.publish import Outcome, Publishing
+from bot.pipeline.push import PushPolls, PushRound
 from bot.pipeline.render import PostRendering, Renderer
 from bot.publishers import Publisher, PublisherPool
 from bot.status import collect_health, collect_status, queue_forecast
@@ -33,6 +35,8 @@ from bot.store import PostFilter, Store
 from bot.store.lock import SchedulerLock
 
 log = logging.getLogger(__name__)
+
+MAX_URL_LENGTH = 2048
 
 Clock = Callable[[], datetime]
 
@@ -104,6 +108,11 @@ class Bot:
                       observe=self.followup.observe)
 
     @cached_property
+    def push(self) -> PushPolls:
+        """The push trigger's worker side: poll requests become polls."""
+        return PushPolls(self.store, config=self.config, poller=self.poller, clock=self.clock)
+
+    @cached_property
     def publishing(self) -> Publishing:
         """The publish step: choosing, uploading, the error policy and exactly-once."""
         return Publishing(self.store, config=self.config, clock=self.clock,
@@ -130,6 +139,35 @@ class Bot:
     def poll(self, feed: str | None = None) -> list[PollReport]:
         """Poll every feed (or one); record new articles and render their posts."""
         return self.poller.poll_all(feed)
+
+    def request_poll(self, *, feed: str | None = None, url: str | None = None,
+                     source: str = "wordpress", client: str = "") -> tuple[PollRequest, bool]:
+        """Record a "poll now" for the worker (the push trigger); no feed or url: every feed.
+
+        Returns the request and whether it is new (False: it joined one still waiting).
+        Raises NotFound for a feed that is not configured, InvalidAction for a bad URL.
+        """
+        if feed is not None and all(f.name != feed for f in self.config.feeds):
+            raise NotFound(f"no feed named {feed!r}")
+        if url is not None:
+            url = url.strip()
+            if len(url) > MAX_URL_LENGTH or host_of(url) is None:
+                raise InvalidAction("url must be an absolute http(s) URL of an article "
+                                    f"(at most {MAX_URL_LENGTH} characters)")
+        request, created = self.store.add_poll_request(
+            at=self.clock(), source=source, client=client, feed=feed, url=url)
+        target = feed or url or "every feed"
+        if created:
+            log.info("poll request %d from %s (%s): %s", request.id, source, client or "?",
+                     target)
+        else:
+            log.info("poll request from %s (%s) for %s joins request %d, still waiting",
+                     source, client or "?", target, request.id)
+        return request, created
+
+    def poll_requested(self) -> PushRound:
+        """Poll what due poll requests ask for (the worker's tick calls this)."""
+        return self.push.handle_due()
 
     def publish(self, account: str | None = None, *, force: bool = False,
                 actor: str = Actor.CLI) -> list[Outcome]:

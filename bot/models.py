@@ -260,3 +260,25 @@ class SchedulerRecord:
     started_at: datetime
     role_since: datetime
     heartbeat_at: datetime
+class RequestState(StrEnum):
+    """A poll request's state: waiting for the worker, or handled."""
+
+    PENDING = "pending"
+    DONE = "done"
+
+
+@dataclass(frozen=True)
+class PollRequest:
+    """A "poll now" from the site (the push trigger); no feed and no url means every feed."""
+
+    id: int
+    requested_at: datetime
+    source: str
+    client: str
+    feed: str | None
+    url: str | None
+    state: RequestState
+    attempts: int
+    next_attempt_at: datetime
+    handled_at: datetime | None
+    result: str

@@ -26,10 +26,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
 import socket
+import statistics
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -39,15 +41,26 @@ from datetime import datetime, timedelta
 from types import FrameType
 from typing import Any
 
-from apscheduler.events import EVENT_SCHEDULER_STARTED, SchedulerEvent
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_EXECUTED,
+    EVENT_JOB_MISSED,
+    EVENT_SCHEDULER_STARTED,
+    JobExecutionEvent,
+    SchedulerEvent,
+)
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot import memory
+from bot.config import Config
 from bot.core import Bot
 from bot.dates import local_time
 from bot.errors import ConfigError, StoreError
 from bot.models import AccountState, Actor, Role, SchedulerRecord, Status
+from bot.pipeline.poll import PollReport
 from bot.policy import Policy, open_time
 from bot.store import Store
 from bot.store.lock import (
@@ -58,7 +71,7 @@ from bot.store.lock import (
     process_id,
 )
 from bot.telegram.worker import TelegramWorker
-from bot.triggers import feed_trigger
+from bot.triggers import feed_trigger, poll_phases
 from bot.units import format_duration
 
 log = logging.getLogger(__name__)
@@ -272,14 +285,19 @@ class Daemon:
         self._skips_filter = SkippedTickFilter()
         self.leadership = Leadership(bot.store, bot.store.scheduler_lock(), clock=bot.clock,
                                      stopping=self.stopping)
+        self.lag = PollLag()
 
     # -- setup -------------------------------------------------------------------
 
     def schedule_jobs(self, now: datetime) -> None:
-        """Add one poll job per feed (first run now), a publish tick per account, health."""
+        """Add one poll job per feed (first run now), a publish tick per account, the
+        poll-request tick and the health check."""
         config = self.bot.config
+        # Feeds on the same interval are spread over it: after the start-up poll, feed i
+        # of n runs i/n of an interval after feed 0, so many feeds never come due at once.
+        phases = poll_phases(config.feeds, now)
         for feed in config.feeds:
-            trigger = feed_trigger(feed, self.tz)
+            trigger = feed_trigger(feed, self.tz, phase=phases.get(feed.name))
             # Half a period late is still worth polling; later than that, the next run
             # is near. A cron poll a minute late is still the same poll.
             grace = 60 if feed.cron else max(5, int(feed.poll_every.total_seconds() // 2))
@@ -287,6 +305,7 @@ class Daemon:
                 self._poll, trigger, args=[feed.name], id=f"poll:{feed.name}",
                 name=f"poll:{feed.name}", executor="poll", misfire_grace_time=grace,
                 next_run_time=now, **_ONE_AT_A_TIME)
+        self.lag.started(now, len(config.feeds))
         tick = config.schedule.tick.total_seconds()
         for account in config.accounts:
             self.scheduler.add_job(
@@ -296,6 +315,13 @@ class Daemon:
                 # A tick later than one period is superseded by the next one anyway.
                 misfire_grace_time=max(1, int(tick)),
                 next_run_time=now + timedelta(seconds=1), **_ONE_AT_A_TIME)
+        # Poll requests (the push trigger) are looked at every tick, on the poll worker,
+        # so they never run beside a scheduled poll of the same feed.
+        self.scheduler.add_job(
+            self._requests, IntervalTrigger(seconds=tick, timezone=self.tz),
+            id="requests", name="requests", executor="poll",
+            misfire_grace_time=max(1, int(tick)), next_run_time=now + timedelta(seconds=1),
+            **_ONE_AT_A_TIME)
         self.scheduler.add_job(
             self._health, IntervalTrigger(seconds=HEALTH_EVERY.total_seconds(),
                                           timezone=self.tz),
@@ -309,6 +335,8 @@ class Daemon:
             id="followup", name="followup", executor="followup",
             misfire_grace_time=int(FOLLOWUP_EVERY.total_seconds()),
             next_run_time=now + timedelta(seconds=5), **_ONE_AT_A_TIME)
+        self.scheduler.add_listener(self._on_job_done,
+                                    EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED)
 
     def startup(self) -> None:
         """Warn about config that can never post; settle posts left ``publishing``."""
@@ -382,6 +410,7 @@ class Daemon:
                 # what happens meanwhile is announced at the next start.
                 if telegram is not None:
                     telegram.stop()
+            self.lag.report(self.bot.config)  # the last, partial minute
             finished = self.drain()
         if not finished:
             logging.shutdown()
@@ -514,7 +543,20 @@ class Daemon:
                     log.exception("could not record the job error")
 
     def _poll(self, feed: str) -> None:
-        self._guard(f"poll:{feed}", lambda: self.bot.poll(feed), feed=feed)
+        self.lag.running(feed, time.time())
+
+        self._guard(f"poll:{feed}", lambda: self._after_polls(self.bot.poll(feed)), feed=feed)
+
+    def _requests(self) -> None:
+        self._guard("requests", lambda: self._after_polls(self.bot.poll_requested().reports))
+
+    def _after_polls(self, reports: list[PollReport]) -> None:
+        """Publish what the polls queued without waiting for a tick; free render memory."""
+        for report in reports:
+            if report.queued:
+                self._nudge(self.bot.config.feed(report.feed).accounts)
+        if any(r.new for r in reports):
+            memory.trim()  # rendering freed tens of MB that the allocator would keep
 
     def _publish(self, account: str) -> None:
         self._guard(f"publish:{account}", lambda: self.publish_tick(account), account=account)
@@ -523,7 +565,30 @@ class Daemon:
         self._guard("followup", self.bot.follow_up)
 
     def _health(self) -> None:
-        self._guard("health", lambda: check_health(self.bot))
+        def health() -> None:
+            self.lag.report(self.bot.config)
+            check_health(self.bot)
+
+        self._guard("health", health)
+
+    def _nudge(self, accounts: list[str]) -> None:
+        """Run these accounts' publish ticks now: a post just queued need not wait a tick."""
+        if self.stopping.is_set():
+            return
+        now = datetime.now(self.tz)
+        for account in accounts:
+            with contextlib.suppress(JobLookupError):
+                self.scheduler.modify_job(f"publish:{account}", next_run_time=now)
+
+    def _on_job_done(self, event: SchedulerEvent) -> None:
+        job_id = getattr(event, "job_id", "") or ""
+        if not job_id.startswith("poll:") or not isinstance(event, JobExecutionEvent):
+            return
+        feed = job_id.removeprefix("poll:")
+        if event.code == EVENT_JOB_MISSED:
+            self.lag.missed(feed)
+        else:
+            self.lag.finished(feed, event.scheduled_run_time, time.time())
 
     def publish_tick(self, account: str) -> None:
         """Publish at most one due post for the account, unless it is cooling down or stopped."""
@@ -537,7 +602,81 @@ class Daemon:
             self._blocked[account] = block
         if block:
             return
-        publishing.publish_account(account, actor=Actor.SCHEDULER, limit=1)
+        if publishing.publish_account(account, actor=Actor.SCHEDULER, limit=1):
+            memory.trim()  # an upload's buffers, freed but kept by the allocator
+
+
+class PollLag:
+    """How late polls start against their schedule: the daemon's own speedometer.
+
+    The start-up round (every feed at once) is timed as a whole; after it, each poll's
+    delay from its scheduled time to its start is kept, and the health job logs a
+    summary once a minute, with a warning when polls fall behind.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._started: dict[str, float] = {}
+        self._lags: list[float] = []
+        self._missed = 0
+        self._boot: float | None = None
+        self._boot_left = 0
+        self._window_start = time.time()
+
+    def started(self, at: datetime, feeds: int) -> None:
+        """The daemon scheduled its start-up round of ``feeds`` polls for ``at``."""
+        with self._lock:
+            self._boot = at.timestamp()
+            self._boot_left = feeds
+
+    def running(self, feed: str, now: float) -> None:
+        """A poll of ``feed`` starts."""
+        with self._lock:
+            self._started[feed] = now
+
+    def missed(self, feed: str) -> None:
+        """A poll of ``feed`` was skipped: it came due more than its grace time late."""
+        with self._lock:
+            self._missed += 1
+
+    def finished(self, feed: str, scheduled: datetime, now: float) -> None:
+        """A poll of ``feed`` that was due at ``scheduled`` ended."""
+        with self._lock:
+            began = self._started.pop(feed, now)
+            if self._boot is not None and scheduled.timestamp() == self._boot:
+                self._boot_left -= 1
+                if self._boot_left > 0:
+                    return
+                log.info("start-up polls done: every feed polled once in %.2fs",
+                         now - self._boot)
+                self._boot = None
+                return
+            self._lags.append(max(0.0, began - scheduled.timestamp()))
+
+    def report(self, config: Config) -> None:
+        """Log the polls since the last report and how late they started."""
+        with self._lock:
+            lags, missed = sorted(self._lags), self._missed
+            self._lags, self._missed = [], 0
+            since, self._window_start = self._window_start, time.time()
+        if not lags and not missed:
+            return
+        window = format_duration(timedelta(seconds=round(self._window_start - since)))
+        if lags:
+            p99 = lags[min(len(lags) - 1, int(0.99 * len(lags)))]
+            text = (f"{len(lags)} polls in the last {window}, {missed} missed; started "
+                    f"p50 {statistics.median(lags):.2f}s, p99 {p99:.2f}s, "
+                    f"max {lags[-1]:.2f}s after their scheduled time")
+        else:
+            p99 = 0.0
+            text = f"0 polls in the last {window}, {missed} missed"
+        shortest = min((f.poll_every for f in config.feeds if not f.cron),
+                       default=timedelta(minutes=1))
+        if missed or p99 > min(60.0, shortest.total_seconds() / 4):
+            log.warning("polls are falling behind: %s (poll fewer feeds, or less often)",
+                        text)
+        else:
+            log.info("polls: %s", text)
 
 
 def check_health(bot: Bot) -> None:

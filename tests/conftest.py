@@ -41,7 +41,7 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     directory = tmp_path / "var"
     monkeypatch.setenv("BOT_DATA_DIR", str(directory))
     for name in ("BOT_CONFIG", "DATABASE_URL", "BOT_INSTAGRAM_API", "BOT_ALERT_WEBHOOK",
-                 "BOT_LOG_FORMAT", "BOT_LOG_LEVEL", "BOT_SECRET_KEY",
+                 "BOT_LOG_FORMAT", "BOT_LOG_LEVEL", "BOT_SECRET_KEY", "BOT_HOOK_TOKEN",
                  "BOT_ADMIN_USER", "BOT_ADMIN_PASSWORD_HASH", "PORT", "FORWARDED_ALLOW_IPS",
                  "IG_USERNAME", "IG_PASSWORD", "IG_TOTP_SECRET",
                  "TELEGRAM_BOT_TOKEN", "BOT_TELEGRAM_API"):

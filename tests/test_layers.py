@@ -23,7 +23,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
               "bot.alerts", "bot.preflight", "bot.shapes", "bot.triggers", "bot.cards",
               "bot.captions", "bot.publishers", "bot.store")),
     ("base", ("bot", "bot.config", "bot.errors", "bot.models", "bot.units", "bot.dates",
-              "bot.redact", "bot.limits", "bot.logs", "bot.templates", "bot.files")),
+              "bot.redact", "bot.limits", "bot.logs", "bot.templates", "bot.files",
+              "bot.memory")),
 ]
 RANK = {name: rank for rank, (name, _) in enumerate(LAYERS)}
 

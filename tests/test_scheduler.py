@@ -59,7 +59,7 @@ REPO = Path(__file__).resolve().parent.parent
 # -- jobs ------------------------------------------------------------------------------
 
 
-def test_one_poll_job_per_feed_one_tick_per_account_a_health_and_a_followup_job(
+def test_one_poll_job_per_feed_one_tick_per_account_requests_health_and_followup(
         tmp_path: Path) -> None:
     now = wita(2026, 11, 30, 12, 0)
     bot = make_bot(
@@ -71,7 +71,7 @@ def test_one_poll_job_per_feed_one_tick_per_account_a_health_and_a_followup_job(
     daemon.schedule_jobs(now)
     jobs = {job.id: job for job in daemon.scheduler.get_jobs()}
     assert set(jobs) == {"poll:utama", "poll:kutim", "publish:editorialkaltim",
-                         "publish:kedua", "health", "followup"}
+                         "publish:kedua", "requests", "health", "followup"}
     for job in jobs.values():
         assert job.max_instances == 1
         assert job.coalesce is True
@@ -94,6 +94,9 @@ def test_one_poll_job_per_feed_one_tick_per_account_a_health_and_a_followup_job(
     # executor, so slow article sites never hold up polls or publish ticks.
     assert jobs["followup"].trigger.interval == timedelta(minutes=1)
     assert jobs["followup"].executor == "followup"
+    # Poll requests are read every tick, on the poll worker (never beside a poll).
+    assert jobs["requests"].trigger.interval == timedelta(seconds=10)
+    assert jobs["requests"].executor == "poll"
 
 
 @pytest.mark.parametrize("timezone", [None, "Asia/Jakarta"])
@@ -541,3 +544,57 @@ def test_bot_run_polls_posts_within_policy_and_stops_cleanly(
     times = sorted(datetime.fromisoformat(str(r["posted_at"])) for r in by_status["posted"])
     assert all(b - a >= timedelta(seconds=2) for a, b in pairwise(times))
     assert all(t.utcoffset() == timedelta(hours=8) for t in times)  # WITA in the log
+
+
+def test_feeds_on_one_interval_are_spread_over_it_after_the_start_up_poll(
+        tmp_path: Path) -> None:
+    now = wita(2026, 11, 30, 12, 0)
+    more = "".join(f'[[feeds]]\nname = "f{i}"\nurl = "{NO_FEED_URL}"\npoll_every = "1m"\n'
+                   'accounts = ["editorialkaltim"]\n' for i in range(1, 4))
+    bot = make_bot(tmp_path, FakeClock(now), feeds_extra='poll_every = "1m"', extra=more)
+    daemon = Daemon(bot)
+    daemon.schedule_jobs(now)
+    jobs = {job.id: job for job in daemon.scheduler.get_jobs()}
+    names = ["utama", "f1", "f2", "f3"]
+    for name in names:
+        assert jobs[f"poll:{name}"].next_run_time == now  # every feed is polled at start
+    # After the start-up poll each feed falls on its own quarter of the minute, at least
+    # half a minute later: never all four in the same second.
+    after_start = [jobs[f"poll:{n}"].trigger.get_next_fire_time(now, now) for n in names]
+    assert [(t - now).total_seconds() for t in after_start] == [60, 75, 30, 45]
+    trigger = jobs["poll:f1"].trigger
+    slot = after_start[1]
+    assert trigger.get_next_fire_time(slot, slot) == slot + timedelta(minutes=1)
+    # A run that started late (it waited behind others) does not shift the phase.
+    late = slot + timedelta(seconds=20)
+    assert trigger.get_next_fire_time(late, late) == slot + timedelta(minutes=1)
+
+
+def test_poll_lag_times_the_start_up_round_then_reports_each_minute(
+        caplog: pytest.LogCaptureFixture, tmp_path: Path) -> None:
+    from bot.scheduler import PollLag
+
+    bot = make_bot(tmp_path, FakeClock(wita(2026, 11, 30, 12, 0)))
+    lag = PollLag()
+    start = datetime(2026, 11, 30, 4, 0, tzinfo=UTC)
+    t0 = start.timestamp()
+    lag.started(start, 2)
+    caplog.set_level(logging.INFO, logger="bot.scheduler")
+    for feed, began, ended in (("a", t0, t0 + 1), ("b", t0 + 1, t0 + 2.5)):
+        lag.running(feed, began)
+        lag.finished(feed, start, ended)
+    assert "every feed polled once in 2.50s" in caplog.text
+    due = start + timedelta(minutes=1)
+    for i in range(100):
+        lag.running("a", due.timestamp() + (0.01 if i < 99 else 3.0))
+        lag.finished("a", due, due.timestamp() + 4)
+    lag.report(bot.config)
+    lines = [r for r in caplog.records if "polls" in r.getMessage()]
+    assert lines[-1].levelno == logging.INFO
+    assert "100 polls" in lines[-1].getMessage() and "p50 0.01s" in lines[-1].getMessage()
+    assert "max 3.00s" in lines[-1].getMessage()
+    # A missed poll (later than its grace time) is a warning.
+    lag.missed("a")
+    lag.report(bot.config)
+    assert caplog.records[-1].levelno == logging.WARNING
+    assert "1 missed" in caplog.records[-1].getMessage()

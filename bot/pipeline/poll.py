@@ -93,7 +93,8 @@ class Poller:
 
         first_feed_poll = state is None or state.first_polled_at is None
         entries = parsed.articles
-        known = store.known_keys(a.key for a in entries)
+        stored = store.articles_by_key(a.key for a in entries)
+        known = set(stored)
         pages = 1
         gap_note = ""
         extra: list[Article] = []
@@ -106,14 +107,27 @@ class Poller:
         started = store.started_accounts(feed.name)
         fresh_accounts = [a for a in feed.accounts if a not in started]
         backlog_keys = {a.key for a in newest(entries, feed.backlog)} if fresh_accounts else set()
+        # Most of a feed is what the last poll saw: articles with no edit, already linked
+        # to this feed and posted for each of its accounts are only marked as seen again,
+        # all at once, instead of each in its own transaction.
+        settled = store.settled_articles((i for i, _ in stored.values()), feed.name,
+                                         feed.accounts)
+        quiet = [stored[a.key][0] for a in entries if a.key in stored
+                 and stored[a.key][0] in settled
+                 and not edits(stored[a.key][1], a.with_feed(stored[a.key][1].feed))]
+        quiet_ids = set(quiet)
         # Oldest first, so posts queue (and events read) in publication order.
         for article in oldest_first(entries + extra):
+            if article.key in stored and stored[article.key][0] in quiet_ids:
+                continue
             if self.should_stop():
                 report.status = "interrupted"
                 report.reason = f"stopped after {report.new} new articles; the rest next poll"
                 log.info("poll interrupted: %s", report.reason, extra={"feed": feed.name})
                 return report
             self._handle(feed, article, now, fresh_accounts, backlog_keys, report)
+        if quiet:
+            store.touch_articles(quiet, now)
         store.start_accounts(feed.name, fresh_accounts, now)
         self._record_duplicates(feed, parsed.duplicates, known, now)
 

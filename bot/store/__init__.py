@@ -31,7 +31,9 @@ from bot.models import (
     FollowupAction,
     FollowupKind,
     FollowupState,
+    PollRequest,
     Post,
+    RequestState,
     Role,
     SchedulerRecord,
     Status,
@@ -233,6 +235,20 @@ schedulers = sa.Table(
     sa.Column("role_since", UTCDateTime()),
     sa.Column("heartbeat_at", UTCDateTime()),
 )
+poll_requests = sa.Table(
+    "poll_requests", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("requested_at", UTCDateTime()),
+    sa.Column("source", sa.String(32)),
+    sa.Column("client", sa.String(128)),
+    sa.Column("feed", sa.String(64)),
+    sa.Column("url", sa.Text),
+    sa.Column("state", sa.String(16)),
+    sa.Column("attempts", sa.Integer),
+    sa.Column("next_attempt_at", UTCDateTime()),
+    sa.Column("handled_at", UTCDateTime()),
+    sa.Column("result", sa.Text),
+)
 
 _POST_COLUMNS: tuple[Any, ...] = (
     posts,
@@ -390,6 +406,43 @@ class Store:
             with self.begin() as own:
                 row = own.execute(query).first()
         return (row.id, Article.from_json(row.data)) if row else None
+
+    def articles_by_key(self, keys: Iterable[str]) -> dict[str, tuple[int, Article]]:
+        """The stored articles with these keys: key → (id, article)."""
+        found: dict[str, tuple[int, Article]] = {}
+        with self.begin() as conn:
+            for chunk in _chunks(list(dict.fromkeys(keys))):
+                rows = conn.execute(sa.select(articles.c.key, articles.c.id, articles.c.data)
+                                    .where(articles.c.key.in_(chunk)))
+                found.update((r.key, (r.id, Article.from_json(r.data))) for r in rows)
+        return found
+
+    def settled_articles(self, ids: Iterable[int], feed: str, accounts: Iterable[str]
+                         ) -> set[int]:
+        """Of these articles, those already linked to ``feed`` with a post for every account.
+
+        A poll has nothing to record for them but that they were seen again.
+        """
+        wanted, names = list(dict.fromkeys(ids)), set(accounts)
+        linked: set[int] = set()
+        posted: dict[int, set[str]] = {}
+        with self.begin() as conn:
+            for chunk in _chunks(wanted):
+                linked.update(r[0] for r in conn.execute(
+                    sa.select(article_feeds.c.article_id).where(
+                        article_feeds.c.feed == feed, article_feeds.c.article_id.in_(chunk))))
+                for article_id, account in conn.execute(
+                        sa.select(posts.c.article_id, posts.c.account)
+                        .where(posts.c.article_id.in_(chunk))):
+                    posted.setdefault(article_id, set()).add(account)
+        return {i for i in wanted if i in linked and names <= posted.get(i, set())}
+
+    def touch_articles(self, ids: Iterable[int], at: datetime) -> None:
+        """Record that these articles were seen again (one statement per 500)."""
+        with self.begin() as conn:
+            for chunk in _chunks(list(ids)):
+                conn.execute(articles.update().where(articles.c.id.in_(chunk))
+                             .values(last_seen_at=at))
 
     def article_by_id(self, article_id: int) -> Article:
         """The stored article with this id."""
@@ -874,6 +927,64 @@ class Store:
                                 .where(alerts.c.resolved_at.is_(None)))
             return [(r.key, r.message, r.opened_at) for r in rows]
 
+    # -- poll requests (the push trigger) ------------------------------------------
+
+    def add_poll_request(self, *, at: datetime, source: str, client: str, feed: str | None,
+                         url: str | None) -> tuple[PollRequest, bool]:
+        """Record a poll request; (the request, True) or (the pending twin it joins, False).
+
+        A request for the same target that still waits is not recorded twice: one poll
+        answers both, so a burst of publishes on the site costs the worker one poll.
+        """
+        same_target = sa.and_(
+            poll_requests.c.state == RequestState.PENDING.value,
+            poll_requests.c.feed.is_(None) if feed is None else poll_requests.c.feed == feed,
+            poll_requests.c.url.is_(None) if url is None else poll_requests.c.url == url,
+        )
+        with self.begin() as conn:
+            row = conn.execute(sa.select(poll_requests).where(same_target)
+                               .order_by(poll_requests.c.id).limit(1)).first()
+            if row is not None:
+                return _poll_request_from_row(row), False
+            result = conn.execute(poll_requests.insert().values(
+                requested_at=at, source=source, client=client, feed=feed, url=url,
+                state=RequestState.PENDING.value, attempts=0, next_attempt_at=at, result=""))
+            assert result.inserted_primary_key is not None
+            request_id = int(result.inserted_primary_key[0])
+            row = conn.execute(sa.select(poll_requests)
+                               .where(poll_requests.c.id == request_id)).one()
+        return _poll_request_from_row(row), True
+
+    def due_poll_requests(self, now: datetime) -> list[PollRequest]:
+        """Pending poll requests whose time has come, oldest first."""
+        with self.begin() as conn:
+            rows = conn.execute(sa.select(poll_requests).where(
+                poll_requests.c.state == RequestState.PENDING.value,
+                poll_requests.c.next_attempt_at <= now).order_by(poll_requests.c.id))
+            return [_poll_request_from_row(r) for r in rows]
+
+    def poll_requests(self, *, limit: int = 50) -> list[PollRequest]:
+        """The most recent poll requests, newest first."""
+        with self.begin() as conn:
+            rows = conn.execute(sa.select(poll_requests)
+                                .order_by(poll_requests.c.id.desc()).limit(limit))
+            return [_poll_request_from_row(r) for r in rows]
+
+    def update_poll_request(self, request_id: int, **values: Any) -> None:
+        """Set columns of a poll request (its state, attempts, next try, result)."""
+        if isinstance(values.get("state"), RequestState):
+            values["state"] = values["state"].value
+        with self.begin() as conn:
+            conn.execute(poll_requests.update().where(poll_requests.c.id == request_id)
+                         .values(**values))
+
+    def has_link(self, links: Iterable[str]) -> bool:
+        """Whether an article with one of these links is in the store."""
+        wanted = list(dict.fromkeys(links))
+        with self.begin() as conn:
+            return conn.execute(sa.select(articles.c.id).where(articles.c.link.in_(wanted))
+                                .limit(1)).first() is not None
+
     # -- follow-ups --------------------------------------------------------------
 
     def unwatched_posts(self, posted_since: datetime) -> list[Post]:
@@ -1143,6 +1254,12 @@ def _filtered(query: Any, filters: PostFilter) -> Any:
     return query
 
 
+def _chunks(values: list[Any], size: int = 500) -> Iterator[list[Any]]:
+    """``values`` in slices short enough for an ``IN (...)`` on every database."""
+    for i in range(0, len(values), size):
+        yield values[i:i + size]
+
+
 def _as_utc(value: Any) -> datetime | None:
     if value is None:
         return None
@@ -1170,3 +1287,12 @@ def _post_from_mapping(data: dict[str, Any]) -> Post:
 def _describe(exc: BaseException) -> str:
     orig = getattr(exc, "orig", None)
     return str(orig or exc).splitlines()[0][:300]
+
+
+def _poll_request_from_row(row: Any) -> PollRequest:
+    data = row._asdict()
+    data["state"] = RequestState(data["state"])
+    data["client"] = data["client"] or ""
+    data["result"] = data["result"] or ""
+    data["attempts"] = data["attempts"] or 0
+    return PollRequest(**data)

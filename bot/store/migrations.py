@@ -297,6 +297,36 @@ def m005_web(conn: sa.Connection) -> None:
 
 
 @migration
+def m006_poll_requests(conn: sa.Connection) -> None:
+    """Poll requests: "poll now" pushed by the site (``POST /hooks/wordpress``)."""
+    meta = sa.MetaData()
+    sa.Table(
+        "poll_requests",
+        meta,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("requested_at", UTCDateTime(), nullable=False),
+        sa.Column("source", sa.String(32), nullable=False),
+        # Who asked (the client address), for the rate limit and the log.
+        sa.Column("client", sa.String(128), nullable=False, server_default=""),
+        # NULL feed and NULL url: poll every feed.
+        sa.Column("feed", sa.String(64)),
+        sa.Column("url", sa.Text),
+        sa.Column("state", sa.String(16), nullable=False, server_default="pending"),
+        sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+        # A request naming an article is polled again (bounded) while a page cache
+        # still serves the feed without it.
+        sa.Column("next_attempt_at", UTCDateTime(), nullable=False),
+        sa.Column("handled_at", UTCDateTime()),
+        sa.Column("result", sa.Text, nullable=False, server_default=""),
+    )
+    sa.Index("ix_poll_requests_due", meta.tables["poll_requests"].c.state,
+             meta.tables["poll_requests"].c.next_attempt_at)
+    sa.Index("ix_poll_requests_client", meta.tables["poll_requests"].c.client,
+             meta.tables["poll_requests"].c.requested_at)
+    meta.create_all(conn)
+
+
+@migration
 def m007_deployment(conn: sa.Connection) -> None:
     """Schedulers: one row per running ``bot run``, leader or standby, with its heartbeat."""
     meta = sa.MetaData()

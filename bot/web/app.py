@@ -35,6 +35,7 @@ from bot.shapes import posts_csv
 from bot.store import PostFilter
 from bot.web.auth import LoginLimiter, Sessions, WebSettings, csrf_ok, new_csrf_token
 from bot.web.bio import BioPage, bio_etag
+from bot.web.hooks import HookLimiter, WordPressHook
 from bot.web.middleware import SecurityHeadersMiddleware, SessionMiddleware, session_of
 from bot.web.render import STATIC_DIR, render
 from bot.web.texts import ACTIONS_BY_STATUS, STATUS_LABELS
@@ -393,9 +394,11 @@ class Desk:
 
 
 def create_app(bot: Bot, settings: WebSettings, *, limiter: LoginLimiter | None = None,
-               force_secure: bool | None = None) -> Starlette:
+               force_secure: bool | None = None,
+               hook_limiter: HookLimiter | None = None) -> Starlette:
     """The desk app over ``bot``; ``force_secure`` marks cookies Secure even over http."""
     desk = Desk(bot, settings, limiter or LoginLimiter())
+    hook = WordPressHook(bot, settings.hook_token, hook_limiter)
     admin = desk.admin
     public_url = bot.config.web.public_url or ""
     secure = force_secure if force_secure is not None else public_url.startswith("https:")
@@ -412,6 +415,7 @@ def create_app(bot: Bot, settings: WebSettings, *, limiter: LoginLimiter | None 
         Route("/posts/{post_id:int}/{kind:str}.jpg", _only_kinds(desk.image)),
         Route("/posts/{post_id:int}/{action:str}", admin(_only_actions(desk.action)),
               methods=["POST"]),
+        *hook.routes(),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
 

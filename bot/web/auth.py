@@ -50,10 +50,12 @@ class WebSettings:
     secret_key: str
     admin_user: str | None
     password_hash: str | None
+    hook_token: str | None = None  # BOT_HOOK_TOKEN, for POST /hooks/wordpress
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> WebSettings:
-        """Read ``BOT_SECRET_KEY``, ``BOT_ADMIN_USER`` and ``BOT_ADMIN_PASSWORD_HASH``.
+        """Read ``BOT_SECRET_KEY``, ``BOT_ADMIN_USER``, ``BOT_ADMIN_PASSWORD_HASH`` and
+        ``BOT_HOOK_TOKEN``.
 
         Raises ConfigError without ``BOT_SECRET_KEY`` (sessions cannot be signed) or
         with a password hash that is not an Argon2 hash.
@@ -74,7 +76,9 @@ class WebSettings:
         if password_hash is not None and not password_hash.startswith("$argon2"):
             raise ConfigError("BOT_ADMIN_PASSWORD_HASH is not an Argon2 hash: make one with "
                               "`bot hash-password`")
-        return cls(secret_key=secret, admin_user=user, password_hash=password_hash)
+        hook_token = env.get("BOT_HOOK_TOKEN", "").strip() or None
+        return cls(secret_key=secret, admin_user=user, password_hash=password_hash,
+                   hook_token=hook_token)
 
     @property
     def login_enabled(self) -> bool:
