@@ -27,7 +27,8 @@ Standalone, for black-box tests::
     python -m tests.ig_emulator --port 8765 --account editorialkaltim:secret \\
         --session-out var/session.json
 
-``/__emulator__/state`` (GET) returns what was posted; ``/__emulator__/faults``
+``/__emulator__/state`` (GET) returns what was posted, ``/__emulator__/service`` (GET)
+the time spent answering; ``/__emulator__/faults``
 (POST a JSON fault), ``/__emulator__/expire`` and ``/__emulator__/reset`` steer it.
 """
 
@@ -207,6 +208,10 @@ class Emulator:
         self.arrivals: list[str] = []  # paths, as requests come in (before any delay)
         self.faults: list[Fault] = []
         self.logins: list[str] = []
+        # Time spent answering (from the request read to the answer written, fault
+        # delays included), so a benchmark can take the emulator's own time out.
+        self.service_seconds = 0.0
+        self.served = 0
         self._pk = itertools.count(3_180_000_000_000_000_000 + secrets.randbelow(10**12))
         self._challenges: dict[str, str] = {}  # nonce -> username
         self._passed_challenge: set[str] = set()
@@ -452,6 +457,15 @@ class _Handler(BaseHTTPRequestHandler):
         with self.emu._hit:
             self.emu.arrivals.append(path)
             self.emu._hit.notify_all()
+        began = time.perf_counter()
+        try:
+            self._answer(method, path)
+        finally:
+            with self.emu._lock:
+                self.emu.service_seconds += time.perf_counter() - began
+                self.emu.served += 1
+
+    def _answer(self, method: str, path: str) -> None:
         fault = self.emu.take_fault(method, path)
         if fault is not None and fault.delay:
             self.emu.sleep(fault.delay)
@@ -806,6 +820,10 @@ class _Handler(BaseHTTPRequestHandler):
         elif method == "POST" and action == "reset":
             emu.reset()
             self._send(method, action, 200, {"status": "ok"}, {})
+        elif method == "GET" and action == "service":
+            with emu._lock:
+                served = {"seconds": emu.service_seconds, "requests": emu.served}
+            self._send(method, action, 200, served, {})
         elif method == "GET" and action == "session":
             self._send(method, action, 200, emu.session_settings(self.query["username"]), {})
         else:
