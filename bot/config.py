@@ -291,6 +291,9 @@ class FetchConfig(Section):
     max_redirects: int = Field(default=5, ge=0, le=20)
     photo_max_bytes: Size = 15_000_000
     page_max_bytes: Size = 512_000
+    # One budget for a post's whole photo search (every candidate and the og:image
+    # page), so six slow candidates cannot hold a poll for minutes.
+    photo_budget: Duration = timedelta(seconds=30)
     user_agent: str | None = None
     allow_private_addresses: bool = False
 

@@ -3,7 +3,8 @@
 A poll is a conditional GET (the feed's own ETag and Last-Modified are sent back). On
 a 304, or a body byte-identical to the last one, nothing is parsed. Otherwise the bytes
 are parsed with feedparser; a feed that is "bozo" (not well-formed) but still yields
-entries is used. Every failure becomes a :class:`FeedError` with a reason for the log.
+entries is used. Every failure becomes a :class:`FeedError` whose reason (for the log,
+the feed's status and its alert) starts with the feed's URL.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import feedparser
 
 from bot.articles import Article, absolute_link, article_from_entry, plain_text
 from bot.errors import FeedError, FetchError
-from bot.http import HttpClient
+from bot.http import HttpClient, shown_url
 
 _FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1"
@@ -69,7 +70,7 @@ def fetch_feed(
     try:
         response = http.get(url, headers=headers, trusted=True)
     except FetchError as exc:
-        raise FeedError(str(exc)) from exc
+        raise _failed(url, str(exc)) from exc
     if response.status == 304:
         return FetchedFeed(not_modified=True, etag=etag, last_modified=last_modified)
     return FetchedFeed(
@@ -86,11 +87,12 @@ def fetch_page(http: HttpClient, url: str, page: int) -> bytes | None:
     Page requests carry no validators: WordPress's ETag covers the whole site, so
     page 1's ETag would get a 304 for page 2.
     """
+    page_url = paged_url(url, page)
     try:
-        response = http.get(paged_url(url, page), headers={"Accept": _FEED_ACCEPT},
+        response = http.get(page_url, headers={"Accept": _FEED_ACCEPT},
                             trusted=True, accept_status=(200, 404, 410))
     except FetchError as exc:
-        raise FeedError(f"page {page}: {exc}") from exc
+        raise _failed(page_url, str(exc)) from exc
     if response.status in (404, 410):
         return None
     return response.body
@@ -159,8 +161,21 @@ def parse_feed(body: bytes, *, feed_name: str, feed_url: str, tz: tzinfo = UTC) 
     """Parse feed bytes into articles. Raises FeedError when nothing usable is there.
 
     Relative links are resolved against the channel's link (itself resolved against
-    ``feed_url``), else the feed's URL; dates without a zone are read in ``tz``.
+    ``feed_url``), else the feed's URL; dates without a zone are read in ``tz``. The
+    error's reason starts with the feed's URL.
     """
+    try:
+        return _parse(body, feed_name=feed_name, feed_url=feed_url, tz=tz)
+    except FeedError as exc:
+        raise _failed(feed_url, str(exc)) from None
+
+
+def _failed(url: str, reason: str) -> FeedError:
+    """A FeedError whose reason names the feed it is about."""
+    return FeedError(f"{shown_url(url)}: {reason}")
+
+
+def _parse(body: bytes, *, feed_name: str, feed_url: str, tz: tzinfo) -> ParsedFeed:
     if not body.strip():
         raise FeedError("empty body")
     parsed: Any = feedparser.parse(body, sanitize_html=False, resolve_relative_uris=False)

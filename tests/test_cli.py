@@ -156,7 +156,7 @@ def test_unavailable_store_exits_1(config: Path, tmp_path: Path) -> None:
 def test_feed_failure_still_exits_0(config: Path, server: FeedServer) -> None:
     server.routes["/feed/"] = Route(body=b"", status=503)
     result = bot("run", "--once", config=config)
-    assert "utama: error: HTTP 503" in result.stdout
+    assert f"utama: error: {server.url('/feed/')}: HTTP 503" in result.stdout
 
 
 def test_json_logs_are_one_object_per_line(config: Path) -> None:
@@ -205,5 +205,5 @@ def test_check_fails_with_exit_1_on_an_unreachable_feed(tmp_path: Path) -> None:
     write_config(path, "http://127.0.0.1:9/feed/")
     result = bot("check", config=path, check=False)
     assert result.returncode == 1
-    assert "FAIL  feed utama: connection failed" in result.stdout
+    assert "FAIL  feed utama: http://127.0.0.1:9/feed/: connection failed" in result.stdout
 

@@ -98,6 +98,7 @@ def test_faults_are_recorded_never_raised(
     report = bot.poll()[0]
     assert report.status == "error"
     assert reason in report.reason
+    assert report.reason.startswith(server.url("/feed/") + ": ")  # names the failing feed
     state = bot.store.feed_state("utama")
     assert state is not None
     assert state.last_status == "error"

@@ -11,6 +11,10 @@ that fails is recorded in the ``note`` and the next one is tried.
 Photos are cached by URL in ``cache_dir`` as the cleaned-up, card-sized JPEG that
 decoding produced, so a re-render neither downloads nor decodes a big original again.
 Cache files unused for ``CACHE_MAX_AGE`` are removed when a fetcher is created.
+
+The whole search has one time budget, ``[fetch] photo_budget``: every download (the
+candidates and the article page) gets what is left of it, and candidates not reached
+when it runs out are noted as not tried.
 """
 
 from __future__ import annotations
@@ -74,29 +78,47 @@ class PhotoFetcher:
         """The best usable photo for ``article`` (never raises for a bad photo)."""
         rejected: list[str] = []
         tried: set[str] = set()
-        for ref in article.images[:MAX_CANDIDATES]:
-            photo = self._try(ref, article.link, tried, rejected)
+        deadline = time.monotonic() + self.config.photo_budget.total_seconds()
+        candidates = article.images[:MAX_CANDIDATES]
+        for index, ref in enumerate(candidates):
+            if time.monotonic() >= deadline:
+                rejected.append(self._out_of_time(len(candidates) - index))
+                return Photo(image=None, note=_no_photo(rejected))
+            photo = self._try(ref, article.link, tried, rejected, deadline)
             if photo is not None:
                 return photo
-        og = self._og_image(article, rejected)
+        if time.monotonic() >= deadline:
+            rejected.append(self._out_of_time(0))
+            return Photo(image=None, note=_no_photo(rejected))
+        og = self._og_image(article, rejected, deadline)
         if og is not None:
-            photo = self._try(og, article.link, tried, rejected)
+            photo = self._try(og, article.link, tried, rejected, deadline)
             if photo is not None:
                 return photo
         if not article.images and og is None and not rejected:
             rejected.append("the article has no photo")
-        return Photo(image=None, note="no usable photo, branded card: " + "; ".join(rejected))
+        return Photo(image=None, note=_no_photo(rejected))
+
+    @property
+    def _budget_name(self) -> str:
+        return f"the photo time budget ({self.config.photo_budget.total_seconds():g}s)"
+
+    def _out_of_time(self, left: int) -> str:
+        budget = self._budget_name
+        what = f"{left} more candidate{'s' if left != 1 else ''}" if left else "og:image"
+        return f"{budget} was used up; {what} not tried"
 
     # ------------------------------------------------------------------ candidates
 
-    def _try(self, ref: ImageRef, base: str, tried: set[str], rejected: list[str]) -> Photo | None:
+    def _try(self, ref: ImageRef, base: str, tried: set[str], rejected: list[str],
+             deadline: float) -> Photo | None:
         url = urljoin(base, ref.url.strip())
         if url in tried:
             return None
         tried.add(url)
         name = _SOURCE_NAMES.get(ref.source, ref.source)
         try:
-            image = self._load(url)
+            image = self._load(url, deadline)
         except (FetchError, RenderError) as exc:
             log.info("photo rejected: %s %s: %s", name, url, exc)
             rejected.append(f"{name} {_short_url(url)}: {exc}")
@@ -106,7 +128,8 @@ class PhotoFetcher:
             note = f"photo from {name}; rejected: " + "; ".join(rejected)
         return Photo(image=image, description=_description(ref), source_url=url, note=note)
 
-    def _og_image(self, article: Article, rejected: list[str]) -> ImageRef | None:
+    def _og_image(self, article: Article, rejected: list[str],
+                  deadline: float) -> ImageRef | None:
         """The page's ``og:image``, from the first ``page_max_bytes`` of its HTML."""
         if not article.link or urlsplit(article.link).scheme not in ("http", "https"):
             return None
@@ -120,6 +143,8 @@ class PhotoFetcher:
                 max_bytes=limit,
                 accept_status=(200, 206),
                 truncate=True,
+                deadline=deadline,
+                deadline_name=self._budget_name,
             )
         except FetchError as exc:
             rejected.append(f"og:image: article page: {exc}")
@@ -136,7 +161,7 @@ class PhotoFetcher:
 
     # ------------------------------------------------------------------ download + cache
 
-    def _load(self, url: str) -> Image.Image:
+    def _load(self, url: str, deadline: float | None = None) -> Image.Image:
         cached = self._cache_path(url)
         if cached.is_file():
             try:
@@ -147,7 +172,8 @@ class PhotoFetcher:
                 os.utime(cached)  # keep what is in use from being pruned
                 return image
         response = self.http.get(url, headers={"Accept": _ACCEPT},
-                                 max_bytes=self.config.photo_max_bytes)
+                                 max_bytes=self.config.photo_max_bytes, deadline=deadline,
+                                 deadline_name=self._budget_name)
         kind = response.content_type
         if not kind.startswith("image/"):
             raise FetchError(f"served as {kind or 'no content type'}, not image/*")
@@ -179,6 +205,10 @@ class PhotoFetcher:
                     path.unlink()
             except OSError:
                 continue
+
+
+def _no_photo(rejected: list[str]) -> str:
+    return "no usable photo, branded card: " + "; ".join(rejected)
 
 
 def _card_sized(image: Image.Image) -> Image.Image:
