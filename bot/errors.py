@@ -8,6 +8,7 @@ the scheduler's job wrapper and, later, web handlers)::
     ├── StoreError           the store is unavailable or inconsistent (exit code 1)
     ├── FeedError            a feed could not be fetched or parsed
     ├── FetchError           a photo or article page could not be downloaded
+    ├── DiskFull             the disk (or quota) is full: transient, back off and alert once
     ├── RenderError          a card or caption could not be produced
     ├── PreflightError       a rendered post breaks an Instagram limit
     ├── NotFound             a post, feed or account named by a human does not exist
@@ -59,6 +60,17 @@ class FeedError(BotError):
 
 class FetchError(BotError):
     """A download (photo, article page) failed or was refused."""
+
+
+class DiskFull(BotError):
+    """Writing a file failed for lack of space: transient, never a reason to fail a post.
+
+    The bot backs off, alerts once, and carries on when space returns.
+    """
+
+    def __init__(self, message: str, *, path: object = None) -> None:
+        super().__init__(message)
+        self.path = path
 
 
 class RenderError(BotError):

@@ -257,6 +257,19 @@ def test_photos_are_cached_by_url_in_the_data_dir(server: FeedServer, tmp_path: 
     assert len(list((tmp_path / "photos").glob("*.jpg"))) == 1
 
 
+def test_photo_cache_is_private(server: FeedServer, tmp_path: Path) -> None:
+    server.routes["/foto.jpg"] = jpeg_route(PHOTO)
+    old = os.umask(0o022)
+    try:
+        make_fetcher(tmp_path).fetch(
+            make_article(server, ImageRef(server.url("/foto.jpg"), "media_content")))
+    finally:
+        os.umask(old)
+    assert (tmp_path / "photos").stat().st_mode & 0o777 == 0o700
+    (entry,) = (tmp_path / "photos").iterdir()
+    assert entry.stat().st_mode & 0o777 == 0o600
+
+
 def test_corrupt_cache_entry_is_fetched_again(server: FeedServer, tmp_path: Path) -> None:
     server.routes["/foto.jpg"] = jpeg_route(PHOTO)
     article = make_article(server, ImageRef(server.url("/foto.jpg"), "media_content"))

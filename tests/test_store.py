@@ -495,3 +495,29 @@ def _followups_round_trip(store: Store) -> None:
 
 def test_followup_tables_round_trip(opened: Store) -> None:
     _followups_round_trip(opened)
+
+
+def test_data_dir_database_wal_and_shm_are_private(tmp_path: Path) -> None:
+    data_dir = tmp_path / "fresh" / "var"
+    old = os.umask(0o022)  # a typical umask: the modes must not depend on it
+    try:
+        store = Store.for_data_dir(data_dir)
+        make_post(store)
+        with store.engine.connect() as conn:  # WAL and SHM exist while a connection is open
+            conn.execute(sa.text("SELECT 1"))
+            modes = {p.name: p.stat().st_mode & 0o777 for p in data_dir.iterdir()}
+        store.close()
+    finally:
+        os.umask(old)
+    assert data_dir.stat().st_mode & 0o777 == 0o700
+    assert (tmp_path / "fresh").stat().st_mode & 0o777 == 0o700
+    assert {"bot.sqlite3", "bot.sqlite3-wal", "bot.sqlite3-shm"} <= set(modes)
+    assert set(modes.values()) == {0o600}, modes
+
+
+def test_an_existing_world_readable_database_is_tightened(tmp_path: Path) -> None:
+    data_dir = tmp_path / "var"
+    Store.for_data_dir(data_dir).close()
+    (data_dir / "bot.sqlite3").chmod(0o644)  # as an older version left it
+    Store.for_data_dir(data_dir).close()
+    assert (data_dir / "bot.sqlite3").stat().st_mode & 0o777 == 0o600

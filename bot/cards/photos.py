@@ -37,7 +37,8 @@ from PIL import Image
 from bot.articles import Article, ImageRef
 from bot.cards.images import POST_SIZE, decode_image
 from bot.config import FetchConfig
-from bot.errors import FetchError, RenderError
+from bot.errors import DiskFull, FetchError, RenderError
+from bot.files import write_atomic
 from bot.http import HttpClient
 
 log = logging.getLogger(__name__)
@@ -188,11 +189,8 @@ class PhotoFetcher:
         buffer = io.BytesIO()
         image.save(buffer, "JPEG", quality=94, subsampling=0)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-            tmp.write_bytes(buffer.getvalue())
-            os.replace(tmp, path)
-        except OSError as exc:  # a full disk costs a re-download, not a card
+            write_atomic(path, buffer.getvalue())
+        except (OSError, DiskFull) as exc:  # a full disk costs a re-download, not a card
             log.warning("cannot cache photo in %s: %s", path.parent, exc)
 
     def _prune(self) -> None:

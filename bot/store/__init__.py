@@ -21,6 +21,7 @@ from sqlalchemy import event as sa_event
 
 from bot.articles import Article
 from bot.errors import NotFound, StoreError
+from bot.files import private_file
 from bot.models import (
     AccountRecord,
     AccountState,
@@ -308,7 +309,8 @@ class Store:
         """Open (creating and migrating if needed) the store at a SQLAlchemy URL."""
         try:
             if url.startswith("sqlite:///"):
-                Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+                # 0600 before SQLite opens it: its WAL and SHM files copy the mode.
+                private_file(Path(url.removeprefix("sqlite:///")))
                 engine = sa.create_engine(url, connect_args={"timeout": 30})
                 sa_event.listen(engine, "connect", _sqlite_pragmas)
             else:
