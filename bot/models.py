@@ -33,6 +33,23 @@ class StoryStatus(StrEnum):
     SKIPPED = "skipped"
 
 
+class UploadStage(StrEnum):
+    """How far a ``publishing`` post's upload got: what the exactly-once check must fear.
+
+    Only a configure that may have been sent can land later; a post whose upload never
+    got that far is retried at once.
+    """
+
+    BEFORE_UPLOAD = "before_upload"  # marked publishing; nothing sent yet
+    UPLOADED = "uploaded"  # the photo is uploaded; the configure has not gone out
+    CONFIGURE_SENT = "configure_sent"  # the configure (the post itself) may have gone out
+
+    @property
+    def may_have_landed(self) -> bool:
+        """Whether the post may be on the account (or land there later)."""
+        return self is UploadStage.CONFIGURE_SENT
+
+
 class AccountState(StrEnum):
     """Whether an account may publish."""
 

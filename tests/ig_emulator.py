@@ -104,6 +104,11 @@ class Fault:
     ``drop_after`` (process, e.g. publish, then close without answering). ``delay``
     seconds pass first in every kind, and on its own (``kind="delay"``) the request is
     then processed normally. ``times`` is how many requests it hits (-1: all).
+
+    ``lands_after`` is a landing delay: the request is processed at once (a configure
+    creates its post) whatever the kind, so a ``status`` fault answers an error for a
+    post that did land; but the post shows in the account's media only
+    ``lands_after`` seconds later, as Instagram's own feed lags behind a configure.
     """
 
     path: str
@@ -114,6 +119,7 @@ class Fault:
     times: int = 1
     method: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    lands_after: float = 0.0
 
     @classmethod
     def of(cls, data: dict[str, Any]) -> Fault:
@@ -165,6 +171,12 @@ class Posted:
     taken_at: int
     archived: bool = False  # media/{id}/only_me/ hides it from everyone but the owner
     edits: list[str] = field(default_factory=list)  # captions sent with edit_media
+    visible_at: float = 0.0  # time.monotonic() from which the account's media show it
+
+    @property
+    def visible(self) -> bool:
+        """Whether reads of the account's media show it yet (see ``Fault.lands_after``)."""
+        return time.monotonic() >= self.visible_at
 
 
 @dataclass
@@ -318,7 +330,7 @@ class Emulator:
     # -- reading ---------------------------------------------------------------------
 
     def feed(self, username: str | None = None) -> list[Posted]:
-        """Feed posts, oldest first."""
+        """Feed posts that reached the emulator, oldest first (landed or still landing)."""
         with self._lock:
             return [p for p in self.posted
                     if p.kind == "feed" and (username is None or p.account == username)]
@@ -429,6 +441,7 @@ class _Reply(Exception):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
+    lands_after = 0.0  # the current request's landing delay (Fault.lands_after)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -472,13 +485,17 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and fault.kind == "drop_before":
             self._drop(method, path)
             return
-        if fault is not None and fault.kind == "status":
+        if fault is not None and fault.kind == "status" and not fault.lands_after:
             self._send(method, path, fault.status, fault.body, fault.headers)
             return
+        self.lands_after = fault.lands_after if fault is not None else 0.0
         try:
             status, body, headers = 200, self._route(method, path), {}
         except _Reply as reply:
             status, body, headers = reply.status, reply.body, reply.headers
+        if fault is not None and fault.kind == "status":
+            self._send(method, path, fault.status, fault.body, fault.headers)
+            return
         if fault is not None and fault.kind == "drop_after":
             self._drop(method, path)
             return
@@ -726,7 +743,8 @@ class _Handler(BaseHTTPRequestHandler):
         alt = data.get("custom_accessibility_caption")
         posted = Posted(kind, pk, code, account.username, caption,
                         str(alt) if alt is not None else None, links, upload_id, size, width,
-                        height, taken_at)
+                        height, taken_at,
+                        visible_at=time.monotonic() + self.lands_after)
         with self.emu._lock:
             self.emu.posted.append(posted)
         return _media_json(posted, account)
@@ -750,7 +768,7 @@ class _Handler(BaseHTTPRequestHandler):
         if account is None:
             raise _Reply(404, {"message": "User not found", "status": "fail"})
         items = [_media_json(p, account) for p in reversed(self.emu.feed(account.username))
-                 if not p.archived]
+                 if not p.archived and p.visible]
         # Instagram answers about a dozen a page, whatever `count` asks for.
         count = min(int(self.query.get("count") or 12) or 12, PAGE_SIZE)
         max_id = self.query.get("max_id") or ""
@@ -800,8 +818,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _user_story_feed(self, user_pk: str) -> dict[str, Any]:
         self._me()
         account = next((a for a in self.emu.accounts.values() if a.pk == user_pk), None)
-        items = [_media_json(p, account) for p in self.emu.stories(account.username)] \
-            if account else []
+        items = [_media_json(p, account) for p in self.emu.stories(account.username)
+                 if p.visible] if account else []
         return {"reel": {"items": items} if items else None, "status": "ok"}
 
     # control -------------------------------------------------------------------------

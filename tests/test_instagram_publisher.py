@@ -499,3 +499,19 @@ def test_the_password_is_only_used_on_relogin(
 
     assert emulator.logins == []
     assert emulator.count("send_login_request") == 0
+
+
+def test_a_configure_that_lands_late_is_not_found_until_it_lands(
+        publisher: InstagramPublisher, emulator: Emulator, tmp_path: Path) -> None:
+    # Instagram answered 500 for a configure it did act on; the post shows 2 s later.
+    files = post_files(tmp_path)
+    emulator.inject(Fault(CONFIGURE, status=500, body={"message": "oops", "status": "fail"},
+                          lands_after=2.0))
+
+    with pytest.raises(Ambiguous):
+        publisher.publish(files)
+    assert len(emulator.feed()) == 1  # it reached Instagram…
+    assert publisher.find_published(files) is None  # …but the account does not show it yet
+    emulator.sleep(2.1)
+    found = publisher.find_published(files)
+    assert found is not None and found.media_id == emulator.feed()[0].pk

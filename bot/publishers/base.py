@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bot.errors import PostRejected
+from bot.models import UploadStage
+
+Progress = Callable[[UploadStage], None]
+"""Told how far an upload got, before each step that could make it land; it must
+record the stage durably before it returns (it may raise to stop the upload)."""
 
 
 @dataclass(frozen=True)
@@ -58,8 +64,12 @@ class Publisher(ABC):
     name: str
 
     @abstractmethod
-    def publish(self, files: PostFiles) -> Published:
-        """Publish the feed post (card, caption, alt text)."""
+    def publish(self, files: PostFiles, progress: Progress | None = None) -> Published:
+        """Publish the feed post (card, caption, alt text).
+
+        ``progress`` is called with ``UPLOADED`` and then ``CONFIGURE_SENT`` just before
+        the request that makes the post exist goes out.
+        """
 
     @abstractmethod
     def publish_story(self, files: PostFiles) -> Published:

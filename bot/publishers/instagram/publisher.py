@@ -43,8 +43,8 @@ from bot.errors import (
     SessionExpired,
     Transient,
 )
-from bot.models import AccountState, Actor
-from bot.publishers.base import LivePost, LiveState, PostFiles, Published, Publisher
+from bot.models import AccountState, Actor, UploadStage
+from bot.publishers.base import LivePost, LiveState, PostFiles, Progress, Published, Publisher
 from bot.publishers.instagram.errors import describe, is_login_required, translate
 from bot.publishers.instagram.session import (
     Credentials,
@@ -89,15 +89,20 @@ class InstagramPublisher(Publisher):
 
     # -- Publisher ---------------------------------------------------------------------
 
-    def publish(self, files: PostFiles) -> Published:
+    def publish(self, files: PostFiles, progress: Progress | None = None) -> Published:
         """Upload the card and configure it as a feed post with caption and alt text."""
         card = _image(files.card, "card")
         extra: dict[str, str] = {}
         if files.alt_text.strip():
             extra["custom_accessibility_caption"] = files.alt_text.strip()
+        told = progress or _ignore
 
         def post(client: Client) -> Published:
             upload_id, width, height = client.photo_rupload(card)
+            told(UploadStage.UPLOADED)
+            # Recorded before the request leaves: from here a crash may leave a post
+            # that lands later, and only the settle window may decide it is missing.
+            told(UploadStage.CONFIGURE_SENT)
             configured = client.photo_configure(upload_id, width, height, files.caption,
                                                 extra_data=extra)
             media = _configured_media(configured)
@@ -380,6 +385,10 @@ class InstagramPublisher(Publisher):
         log.debug("%s failed: %s -> %s", label, describe(exc), type(error).__name__,
                   extra={"account": self.account.name})
         return error
+
+
+def _ignore(stage: UploadStage) -> None:
+    return None
 
 
 def _image(path: Path, what: str) -> Path:
