@@ -19,6 +19,9 @@ from bot.store import Store
 log = logging.getLogger(__name__)
 
 WEBHOOK_TIMEOUT = (3.05, 10)
+# The one incident for a full disk, whichever step met it first; the next successful
+# write (a render or an outbox post) resolves it.
+DISK_FULL = "disk:full"
 
 
 class Alerter:

@@ -115,6 +115,8 @@ def _check_accounts(config: Config, data_dir: Path, store: Store) -> list[CheckR
         elif record.state == "cooldown" and record.until and record.until > now:
             results.append(CheckResult(name, "warn", f"cooldown until "
                                        f"{local_time(record.until, config.tz)}: {record.reason}"))
+        if account.publisher == "instagram" and (plain := _plain_session(store, account.name)):
+            results.append(CheckResult(f"session {account.name}", "warn", plain))
         try:
             publisher = make_publisher(account, config=config, store=store, data_dir=data_dir,
                                        clock=lambda: datetime.now(UTC))
@@ -126,3 +128,25 @@ def _check_accounts(config: Config, data_dir: Path, store: Store) -> list[CheckR
         except BotError as exc:
             results.append(CheckResult(name, "fail", f"{account.publisher}: {exc}"))
     return results
+
+
+def _plain_session(store: Store, account: str) -> str | None:
+    """Why the account's Instagram session is (or will be) readable from the store."""
+    from bot.publishers.instagram.session import (
+        SECRET_KEY_ENV,
+        encryption_key_set,
+        session_at_rest,
+    )
+
+    at_rest = session_at_rest(store, account)
+    key = (f"set {SECRET_KEY_ENV} (a Fernet key) to encrypt it; it is encrypted at the next "
+           "save")
+    if at_rest == "plain":
+        if encryption_key_set():
+            return f"the saved Instagram session is in plain text in the store; {key}"
+        return (f"the Instagram session is stored in plain text: {SECRET_KEY_ENV} is not "
+                f"set; {key}")
+    if at_rest is None and not encryption_key_set():
+        return (f"{SECRET_KEY_ENV} is not set: the session that `bot login` saves will be "
+                "stored in plain text")
+    return None

@@ -12,6 +12,7 @@ import os
 import re
 import tomllib
 from datetime import date, time, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -481,8 +482,38 @@ class PublishConfig(Section):
     retry_backoff_max: Duration = timedelta(hours=2)
     cooldown: Duration = timedelta(hours=6)
     publishing_grace: Duration = timedelta(seconds=10)
+    # After an ambiguous upload the account is checked at publishing_grace, then at
+    # these times after the upload failed; only a post missing at the last check is
+    # uploaded again (a configure can land minutes late; posts are min_gap apart anyway).
+    settle_after: list[Duration] = Field(
+        default_factory=lambda: [timedelta(minutes=1), timedelta(minutes=3),
+                                 timedelta(minutes=10)], max_length=10)
     call_timeout: Duration = timedelta(seconds=90)
     stop_timeout: Duration = timedelta(seconds=60)
+    # How long to wait before writing again after the disk was full.
+    disk_full_backoff: Duration = timedelta(minutes=2)
+
+    @field_validator("settle_after")
+    @classmethod
+    def _increasing(cls, value: list[timedelta]) -> list[timedelta]:
+        if any(b <= a for a, b in pairwise(value)):
+            raise ValueError("times must increase, such as [\"1m\", \"3m\", \"10m\"]")
+        if value and value[-1] > timedelta(days=1):
+            raise ValueError("the last check must come within 1d")
+        return value
+
+    @model_validator(mode="after")
+    def _after_grace(self) -> PublishConfig:
+        if self.settle_after and self.settle_after[0] <= self.publishing_grace:
+            raise ValueError("settle_after: the first time must come after publishing_grace "
+                             f"({self.publishing_grace.total_seconds():g}s), which is the "
+                             "first check")
+        return self
+
+    @property
+    def settle_schedule(self) -> list[timedelta]:
+        """When the exactly-once checks of an ambiguous upload are due, after it failed."""
+        return [self.publishing_grace, *self.settle_after]
 
 
 class AlertsConfig(Section):

@@ -98,7 +98,7 @@ class Bot:
     def rendering(self) -> PostRendering:
         """The render step over stored posts."""
         return PostRendering(self.renderer, self.store, config=self.config,
-                             data_dir=self.data_dir, clock=self.clock)
+                             data_dir=self.data_dir, clock=self.clock, alerter=self.alerter)
 
     @cached_property
     def poller(self) -> Poller:
@@ -219,7 +219,7 @@ class Bot:
         if post.status == Status.PUBLISHING:
             if post.id in self.publishing.in_flight:
                 raise InvalidAction(f"post {post_id} is uploading right now")
-            self.publishing.settle(post, actor=actor)
+            self.publishing.settle(post, actor=actor, at_once=True)
             post = self.store.post(post_id)
             if post.status != Status.QUEUED:
                 return post

@@ -109,6 +109,12 @@ class Post:
     post_now_at: datetime | None = None  # "post now" asked at: windows, gap and cap ignored
     edits: dict[str, str] = field(default_factory=dict)  # an admin's headline/caption/alt_text
 
+    # How far the last upload got (None: unknown, treated as "the configure may have
+    # been sent"), when it got there, and the exactly-once checks made since.
+    upload_stage: UploadStage | None = None
+    stage_at: datetime | None = None
+    settle_checks: int = 0
+
     @property
     def headline(self) -> str:
         """The headline the card shows: an admin's edit, else the article's title."""

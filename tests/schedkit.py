@@ -24,7 +24,7 @@ from bot.config import load_config
 from bot.core import Bot
 from bot.errors import PublishError
 from bot.models import Actor, Post, Status
-from bot.publishers.base import PostFiles, Published, Publisher
+from bot.publishers.base import PostFiles, Progress, Published, Publisher
 from bot.publishers.outbox import OutboxPublisher
 from bot.rules import priority_value
 from tests.feedkit import write_config
@@ -151,7 +151,7 @@ class ScriptedOutbox(OutboxPublisher):
         self.entered = threading.Event()
         self.calls = 0
 
-    def publish(self, files: PostFiles) -> Published:
+    def publish(self, files: PostFiles, progress: Progress | None = None) -> Published:
         """Raise the next scripted error, or wait at the gate, then write the files."""
         self.calls += 1
         if self.errors:
@@ -159,7 +159,7 @@ class ScriptedOutbox(OutboxPublisher):
         self.entered.set()
         if self.gate is not None:
             self.gate.wait(timeout=60)
-        return super().publish(files)
+        return super().publish(files, progress)
 
 
 def scripted(bot_dir: Path, *errors: PublishError | Exception) -> ScriptedOutbox:

@@ -26,6 +26,7 @@ from bot.publishers.instagram.session import (
 )
 from bot.redact import RedactSecrets, install_log_redaction
 from bot.store import Store
+from tests.feedkit import FeedServer, Route, make_items, rss
 from tests.ig_emulator import Emulator, totp_now
 from tests.igkit import (
     ACCOUNT,
@@ -420,3 +421,27 @@ def test_a_totp_seed_that_is_not_base32_is_a_config_error_naming_it(
     with pytest.raises(ConfigError, match="IG_TOTP_SECRET: not a base32 TOTP seed"):
         _login(store, Human())
     assert emulator.hits == []
+
+
+@pytest.mark.parametrize("key", [False, True], ids=["no-key-plain-text", "key-encrypted"])
+def test_check_says_when_the_session_is_stored_in_plain_text(
+        emulator: Emulator, data_dir: Path, server: FeedServer,
+        monkeypatch: pytest.MonkeyPatch, key: bool) -> None:
+    from bot.checks import run_checks
+
+    if key:
+        monkeypatch.setenv("BOT_SECRET_KEY", Fernet.generate_key().decode())
+    server.routes["/feed/"] = Route(body=rss(make_items(1)))
+    config = make_config(feed_url=server.url("/feed/"))
+    store = Store.for_data_dir(data_dir)
+    log_in(store, emulator)
+    store.close()
+    lines = {r.name: r for r in run_checks(config, data_dir)}
+    session_line = lines.get(f"session {ACCOUNT}")
+    if key:
+        assert session_line is None
+        assert lines[f"account {ACCOUNT}"].level == "ok"
+    else:
+        assert session_line is not None and session_line.level == "warn"
+        assert "stored in plain text" in session_line.message
+        assert "BOT_SECRET_KEY" in session_line.message

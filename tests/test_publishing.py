@@ -25,8 +25,9 @@ from bot.errors import (
     SessionExpired,
     Transient,
 )
-from bot.models import AccountState, Status, StoryStatus
-from bot.publishers.base import PostFiles, Published, Publisher
+from bot.models import AccountState, Status, StoryStatus, UploadStage
+from bot.publishers.base import PostFiles, Progress, Published, Publisher
+from bot.pipeline.publish import HOSTNAME
 from tests.feedkit import FeedServer, Item, Route, rss, write_config
 
 # The store under these steps is SQLite, then PostgreSQL (tests/conftest.py).
@@ -61,7 +62,10 @@ class ScriptedPublisher(Publisher):
         self.land_before_error = False  # e.g. a timeout after configure succeeded
         self.checks = 0
 
-    def publish(self, files: PostFiles) -> Published:
+    def publish(self, files: PostFiles, progress: Progress | None = None) -> Published:
+        if progress is not None:
+            progress(UploadStage.UPLOADED)
+            progress(UploadStage.CONFIGURE_SENT)
         if self.errors:
             error = self.errors.pop(0)
             if self.land_before_error:
@@ -237,6 +241,139 @@ def test_publishing_post_of_a_dead_process_is_settled_after_grace(
     outcomes = bot.recover()
     assert [o.status for o in outcomes] == ["queued"]
     bot.publish()
+    assert [f.post_id for f in fake.landed].count(post_id) == 1
+
+
+def test_an_ambiguous_upload_is_checked_over_the_settle_window_before_a_new_upload(
+        setup: tuple[Bot, ScriptedPublisher, Clock]) -> None:
+    bot, fake, clock = setup
+    fake.lands_late = True  # as Instagram: a configure can show minutes later
+    post_id = first_queued(bot)
+    fake.errors = [Ambiguous("HTTP 502 from media/configure/")]
+    bot.publishing.publish_account("editorialkaltim", limit=1)
+    start = clock.now
+    # Checks at the grace (10 s), then 1, 3 and 10 minutes after the failure.
+    for seconds, checks in ((9, 0), (11, 1), (59, 1), (61, 2), (181, 3), (599, 3)):
+        clock.now = start + timedelta(seconds=seconds)
+        bot.publishing.recover()
+        assert (fake.checks, bot.post(post_id).status) == (checks, Status.PUBLISHING), seconds
+    assert bot.post(post_id).settle_checks == 3
+    assert "next check at" in bot.post(post_id).reason
+    clock.now = start + timedelta(seconds=601)
+    bot.publish()
+    assert fake.checks == 4
+    post = bot.post(post_id)
+    assert post.status == Status.POSTED and post.attempts == 2
+    assert [f.post_id for f in fake.landed].count(post_id) == 1
+    requeued = [e.reason for e in bot.timeline(post_id) if e.to_status == "queued"][-1]
+    assert "at 4 checks over 10m" in requeued
+
+
+def test_a_post_that_lands_during_the_settle_window_is_found_not_posted_again(
+        setup: tuple[Bot, ScriptedPublisher, Clock]) -> None:
+    bot, fake, clock = setup
+    fake.lands_late = True
+    post_id = first_queued(bot)
+    fake.errors = [Ambiguous("read timeout after configure")]
+    bot.publishing.publish_account("editorialkaltim", limit=1)
+    start = clock.now
+    clock.now = start + timedelta(seconds=11)
+    bot.publish()  # first check: not there yet; the other posts go out meanwhile
+    assert bot.post(post_id).status == Status.PUBLISHING
+    fake.landed.append(bot.publishing.files(bot.post(post_id)))  # it lands 17 s late
+    clock.now = start + timedelta(seconds=61)
+    bot.publish()
+    post = bot.post(post_id)
+    assert post.status == Status.POSTED
+    assert post.reason == "found on the account after an interrupted upload"
+    assert [f.post_id for f in fake.landed].count(post_id) == 1
+    assert len(fake.landed) == 3
+
+
+def test_the_stage_is_recorded_before_the_configure_goes_out(
+        setup: tuple[Bot, ScriptedPublisher, Clock]) -> None:
+    bot, fake, _ = setup
+    post_id = first_queued(bot)
+    seen: list[UploadStage | None] = []
+
+    def configure(files: PostFiles, progress: Progress | None = None) -> Published:
+        assert bot.post(post_id).upload_stage == UploadStage.BEFORE_UPLOAD
+        result = ScriptedPublisher.publish(fake, files, _Spy(progress, bot, post_id, seen))
+        return result
+
+    fake.publish = configure  # type: ignore[method-assign]
+    bot.publishing.publish_account("editorialkaltim", limit=1)
+    assert seen == [UploadStage.UPLOADED, UploadStage.CONFIGURE_SENT]
+    assert bot.post(post_id).upload_stage == UploadStage.CONFIGURE_SENT
+
+
+class _Spy:
+    """Calls the real progress recorder, then reads what the store holds."""
+
+    def __init__(self, inner: Progress | None, bot: Bot, post_id: int,
+                 seen: list[UploadStage | None]) -> None:
+        self.inner, self.bot, self.post_id, self.seen = inner, bot, post_id, seen
+
+    def __call__(self, stage: UploadStage) -> None:
+        assert self.inner is not None
+        self.inner(stage)
+        self.seen.append(self.bot.post(self.post_id).upload_stage)
+
+
+@pytest.mark.parametrize("stage", [UploadStage.BEFORE_UPLOAD, UploadStage.UPLOADED])
+def test_a_dead_process_that_never_sent_its_configure_is_retried_at_once(
+        setup: tuple[Bot, ScriptedPublisher, Clock], stage: UploadStage) -> None:
+    bot, fake, clock = setup
+    fake.lands_late = True
+    post_id = first_queued(bot)
+    bot.store.transition(post_id, Status.PUBLISHING, expect=[Status.QUEUED], actor="test",
+                         at=clock.now, reason="uploading", publishing_at=clock.now,
+                         publishing_by=f"{HOSTNAME}:999999999", attempts=1,
+                         upload_stage=stage.value, stage_at=clock.now)
+    outcomes = bot.recover()  # no grace: nothing can land
+    assert [o.status for o in outcomes] == ["queued"]
+    assert fake.checks == 0
+    post = bot.post(post_id)
+    assert post.status == Status.QUEUED and "before its configure request went out" in post.reason
+    bot.publish()
+    assert bot.post(post_id).status == Status.POSTED
+    assert [f.post_id for f in fake.landed].count(post_id) == 1
+
+
+@pytest.mark.parametrize("stage", [UploadStage.CONFIGURE_SENT, None])
+def test_a_dead_process_whose_configure_may_have_left_waits_for_the_checks(
+        setup: tuple[Bot, ScriptedPublisher, Clock], stage: UploadStage | None) -> None:
+    bot, fake, clock = setup
+    fake.lands_late = True
+    post_id = first_queued(bot)
+    sent = clock.now + timedelta(seconds=3)  # the configure left 3 s after the mark
+    bot.store.transition(post_id, Status.PUBLISHING, expect=[Status.QUEUED], actor="test",
+                         at=clock.now, reason="uploading", publishing_at=clock.now,
+                         publishing_by=f"{HOSTNAME}:999999999", attempts=1,
+                         upload_stage=stage.value if stage else None, stage_at=sent)
+    clock.now = sent + timedelta(seconds=9)
+    assert bot.recover() == []
+    assert fake.checks == 0
+    clock.now = sent + timedelta(seconds=10)
+    bot.recover()
+    assert fake.checks == 1
+    assert bot.post(post_id).status == Status.PUBLISHING  # the window goes on
+
+
+def test_a_human_retry_checks_at_once_and_does_not_wait_for_the_window(
+        setup: tuple[Bot, ScriptedPublisher, Clock]) -> None:
+    bot, fake, _ = setup
+    fake.lands_late = True
+    post_id = first_queued(bot)
+    fake.errors = [Ambiguous("HTTP 502 from media/configure/")]
+    bot.publishing.publish_account("editorialkaltim", limit=1)
+    post = bot.retry(post_id, actor="cli:redaksi")
+    assert fake.checks == 1
+    assert post.status == Status.QUEUED
+    assert "at once" in [e.reason for e in bot.timeline(post_id)
+                         if e.to_status == "queued"][-2]
+    bot.publish()
+    assert bot.post(post_id).status == Status.POSTED
     assert [f.post_id for f in fake.landed].count(post_id) == 1
 
 

@@ -521,3 +521,31 @@ def test_an_existing_world_readable_database_is_tightened(tmp_path: Path) -> Non
     (data_dir / "bot.sqlite3").chmod(0o644)  # as an older version left it
     Store.for_data_dir(data_dir).close()
     assert (data_dir / "bot.sqlite3").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_post_left_publishing_before_m002_has_no_stage(tmp_path: Path) -> None:
+    """Upgrading keeps an in-flight post safe: no stage reads as "configure may have left"."""
+    from bot.store.migrations import applied
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    engine = sa.create_engine(url)
+    first_name, first = MIGRATIONS[0]
+    with engine.begin() as conn:
+        applied(conn)  # the _migrations table
+        first(conn)
+        conn.execute(sa.text("INSERT INTO _migrations (name, applied_at) VALUES (:n, :t)"),
+                     {"n": first_name, "t": T0.replace(tzinfo=None)})
+        conn.execute(sa.text(
+            "INSERT INTO articles (id, key, feed, link, title, first_seen_at, last_seen_at, "
+            "data) VALUES (1, 'k#1', 'utama', 'https://x/a/', 'Judul', :t, :t, '{}')"),
+            {"t": T0.replace(tzinfo=None)})
+        conn.execute(sa.text(
+            "INSERT INTO posts (id, article_id, account, feed, status, reason, created_at, "
+            "updated_at, publishing_at, attempts) VALUES (1, 1, 'ek', 'utama', 'publishing', "
+            "'uploading', :t, :t, :t, 1)"), {"t": T0.replace(tzinfo=None)})
+    engine.dispose()
+    store = Store.open(url)
+    post = store.post(1)
+    assert post.status == Status.PUBLISHING
+    assert post.upload_stage is None and post.stage_at is None and post.settle_checks == 0
+    store.close()

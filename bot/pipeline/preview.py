@@ -7,6 +7,7 @@ for the post id.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from datetime import UTC, tzinfo
 from pathlib import Path
@@ -15,6 +16,7 @@ from bot.articles import Article, normalise_link
 from bot.config import Config, FeedConfig
 from bot.errors import NotFound, PreflightError, RenderError
 from bot.feeds import fetch_feed, fetch_page, parse_feed
+from bot.files import private_dir, write_atomic
 from bot.http import HttpClient
 from bot.pipeline.publish import post_files
 from bot.pipeline.render import Renderer
@@ -90,7 +92,7 @@ def preview_articles(
         articles = find_articles(http, feed_config, url=url, latest=latest, tz=config.tz)
         renderer = Renderer(config, data_dir, http)
         result = PreviewResult()
-        out_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(out_dir)
         for article in articles:
             if article.refusal:
                 result.skipped.append((article, article.refusal))
@@ -122,8 +124,10 @@ def preview_articles(
             from bot.cards import contact_sheet
 
             sheet_path = out_dir / "preview-sheet.png"
-            contact_sheet([item.card for item in result.items]).save(sheet_path, "PNG",
+            buffer = io.BytesIO()
+            contact_sheet([item.card for item in result.items]).save(buffer, "PNG",
                                                                     optimize=True)
+            write_atomic(sheet_path, buffer.getvalue())
             result.sheet = sheet_path
         return result
     finally:

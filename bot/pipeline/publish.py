@@ -2,13 +2,22 @@
 
 Exactly once, across crashes, restarts and network faults:
 
-- a post is marked ``publishing`` (with the uploading process) before the upload;
+- a post is marked ``publishing`` (with the uploading process) before the upload, and
+  the upload's stage is recorded before each step that could make it land
+  (``before_upload`` → ``uploaded`` → ``configure_sent``);
 - after an ambiguous failure (a timeout or 5xx around configure) the post stays
-  ``publishing``; once a grace period has passed (a request in flight can land
-  seconds later) the publisher's ``find_published`` looks for it on the account:
-  found means ``posted``, not found means retry;
-- a ``publishing`` post left by a dead process is settled the same way;
+  ``publishing``, and the publisher's ``find_published`` looks for it on the account
+  over a settle window: at ``publishing_grace`` after the failure, then at each of
+  ``settle_after`` (1, 3, 10 minutes). Found means ``posted``; only a post still
+  missing at the last check is uploaded again, since a configure can land late;
+- a ``publishing`` post left by a dead process is settled the same way if its
+  configure may have gone out, and retried at once if it never got that far;
+- a human's ``retry`` checks at once, and retries if the post is not there;
 - stories are at most once: an ambiguous story is never retried.
+
+A full disk (``DiskFull``) is transient and not the post's fault: the post waits
+``disk_full_backoff`` without spending an attempt, and one alert stands until a write
+succeeds again.
 
 Errors by class (see bot.errors): ``Transient`` backs off and retries up to
 ``max_attempts``, then ``failed``; ``RateLimited`` puts the account in cooldown;
@@ -28,13 +37,14 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.alerts import Alerter
+from bot.alerts import DISK_FULL, Alerter
 from bot.articles import Article
 from bot.captions import link_with_utm
 from bot.config import Config
 from bot.dates import local_time
 from bot.errors import (
     Ambiguous,
+    DiskFull,
     InvalidAction,
     NeedsHuman,
     PostRejected,
@@ -43,7 +53,7 @@ from bot.errors import (
     SessionExpired,
     Transient,
 )
-from bot.models import AccountState, Actor, Post, Status, StoryStatus
+from bot.models import AccountState, Actor, Post, Status, StoryStatus, UploadStage
 from bot.pipeline.decide import BACKLOG_REASON
 from bot.pipeline.render import PostRendering
 from bot.policy import Bypass, Policy, Verdict, is_expired, verdict
@@ -266,6 +276,9 @@ class Publishing:
         post = self.rendering.ensure_rendered(post, actor=actor)
         if post.status != Status.QUEUED:
             return Outcome(post.id, post.account, post.status, post.reason)
+        if not post.card_path or not Path(post.card_path).is_file():
+            # The render is waiting for disk space (see PostRendering); not an attempt.
+            return Outcome(post.id, post.account, post.status, "card not rendered yet")
         publisher = self.publishers.get(post.account)
         now = self.clock()
         if not store.transition(
@@ -273,6 +286,7 @@ class Publishing:
             reason=f"uploading to {publisher.name} (attempt {post.attempts + 1})",
             publishing_at=now, publishing_by=process_tag(), attempts=post.attempts + 1,
             publisher=publisher.name, claim=True,
+            upload_stage=UploadStage.BEFORE_UPLOAD.value, stage_at=now, settle_checks=0,
         ):
             current = store.post(post.id)
             return Outcome(post.id, post.account, current.status, "taken by another process")
@@ -282,7 +296,9 @@ class Publishing:
         try:
             log.info("publishing %r", post.title, extra={"account": post.account,
                                                           "post_id": post.id})
-            result = publisher.publish(files)
+            result = publisher.publish(files, progress=self._recorder(post.id))
+        except DiskFull as exc:
+            return self._disk_full(post, exc, actor=actor)
         except Ambiguous as exc:
             return self._ambiguous(post, exc, actor=actor)
         except Transient as exc:
@@ -298,8 +314,22 @@ class Publishing:
         finally:
             self.in_flight.discard(post.id)
         outcome = self._posted(post, result, actor=actor, reason=f"posted to {publisher.name}")
+        self.alerter.resolve(DISK_FULL, "disk space is back: posts are written again",
+                             actor=actor, account=post.account)
         self.publish_story(store.post(post.id), actor=actor)
         return outcome
+
+    def _recorder(self, post_id: int) -> Callable[[UploadStage], None]:
+        """Records how far the upload got, before the step that could make it land."""
+        order = list(UploadStage)
+
+        def record(stage: UploadStage) -> None:
+            current = self.store.post(post_id).upload_stage
+            if current is not None and order.index(current) >= order.index(stage):
+                return  # a relogin repeats the upload; what may have been sent stays
+            self.store.update_post(post_id, upload_stage=stage.value, stage_at=self.clock())
+
+        return record
 
     def publish_story(self, post: Post, *, actor: str) -> None:
         """Post the story card once; an ambiguous story is never retried."""
@@ -342,14 +372,21 @@ class Publishing:
                 actor: str = Actor.STARTUP) -> list[Outcome]:
         """Settle ``publishing`` posts that no live upload owns (the exactly-once check).
 
-        A post is checked only once the grace period has passed since it was marked; a
-        human's ``retry`` calls :meth:`settle` directly, which checks at once.
+        A post whose configure may have gone out is checked when its next check of the
+        settle window is due; one whose upload never got that far is retried at once. A
+        human's ``retry`` calls :meth:`settle` with ``at_once``.
         """
         outcomes = []
         for post in self.store.posts_with_status(Status.PUBLISHING, account):
-            if post.id in self.in_flight or not self._stale(post):
+            if post.id in self.in_flight or not self._abandoned(post):
                 continue
-            outcome = self.settle(post, actor=actor)
+            outcome: Outcome | None
+            if not _may_have_landed(post):
+                outcome = self._retry_unsent(post, actor=actor)
+            elif self._check_due(post):
+                outcome = self.settle(post, actor=actor)
+            else:
+                continue
             if outcome is not None:
                 outcomes.append(outcome)
         for post in self.store.posts_with_open_story(account):
@@ -363,15 +400,19 @@ class Publishing:
                 self.publish_story(post, actor=actor)
         return outcomes
 
-    def settle(self, post: Post, *, actor: str) -> Outcome | None:
+    def settle(self, post: Post, *, actor: str, at_once: bool = False) -> Outcome | None:
         """Look for a ``publishing`` post on the account: posted if found, else retry.
 
+        Not found is final only at the settle window's last check (or ``at_once``, a
+        human's retry, or for a publisher whose posts cannot land late); before that
+        the post waits for its next check, since a late configure may still land.
         Every outcome is guarded by the attempt that was checked: if the post was
         settled and claimed again meanwhile (by another process), it is left alone.
         """
         files = self.files(post)
+        publisher = self.publishers.get(post.account)
         try:
-            found = self.publishers.get(post.account).find_published(files)
+            found = publisher.find_published(files)
         except PublishError as exc:
             log.warning("exactly-once check failed, will try again: %s", exc,
                         extra={"account": post.account, "post_id": post.id})
@@ -380,32 +421,77 @@ class Publishing:
         if found is not None:
             return self._posted(post, found, actor=actor, guard=checked,
                                 reason="found on the account after an interrupted upload")
-        if post.attempts >= self.config.publish.max_attempts:
-            return self._fail(post, f"not found on the account after {post.attempts} "
-                              "interrupted attempts; giving up", actor=actor, exc=None,
-                              guard=checked)
+        schedule = self.config.publish.settle_schedule
+        done = post.settle_checks + 1
         now = self.clock()
+        if not at_once and publisher.lands_late and done < len(schedule):
+            due = self._settle_from(post) + schedule[done]
+            reason = (f"not on the account yet (check {done} of {len(schedule)}); a late "
+                      f"configure may still land, next check at {local_time(due, self.config.tz)}")
+            if not self.store.transition(
+                    post.id, Status.PUBLISHING, expect=[Status.PUBLISHING], actor=actor,
+                    at=now, reason=reason, settle_checks=done, publishing_by=None,
+                    guard={**checked, "settle_checks": post.settle_checks}):
+                return None
+            log.info(reason, extra={"account": post.account, "post_id": post.id})
+            return Outcome(post.id, post.account, Status.PUBLISHING, reason)
+        how = ("at once" if at_once or not publisher.lands_late or len(schedule) == 1
+               else f"at {len(schedule)} checks over {format_duration(schedule[-1])}")
+        if post.attempts >= self.config.publish.max_attempts:
+            return self._fail(post, f"not found on the account ({how}) after "
+                              f"{post.attempts} interrupted attempts; giving up",
+                              actor=actor, exc=None, guard=checked)
         if not self.store.transition(
                 post.id, Status.QUEUED, expect=[Status.PUBLISHING], actor=actor, at=now,
                 next_attempt_at=now, publishing_by=None, guard=checked,
-                reason="not found on the account after an interrupted upload; will retry"):
+                reason=f"not found on the account ({how}) after an interrupted upload; "
+                       "will retry"):
             return None
         return Outcome(post.id, post.account, Status.QUEUED, "retry after interrupted upload")
 
-    def _stale(self, post: Post) -> bool:
+    def _retry_unsent(self, post: Post, *, actor: str) -> Outcome:
+        """A dead process's upload that never sent its configure: nothing can land."""
+        stage = post.upload_stage.value if post.upload_stage else "unknown"
+        reason = (f"the upload was interrupted before its configure request went out "
+                  f"(stage {stage}); retrying at once")
+        checked = {"attempts": post.attempts, "publishing_at": post.publishing_at}
+        if post.attempts >= self.config.publish.max_attempts:
+            return self._fail(post, f"{reason.split(';')[0]} after {post.attempts} attempts; "
+                              "giving up", actor=actor, exc=None, guard=checked)
+        now = self.clock()
+        if not self.store.transition(post.id, Status.QUEUED, expect=[Status.PUBLISHING],
+                                     actor=actor, at=now, next_attempt_at=now,
+                                     publishing_by=None, reason=reason, guard=checked):
+            return self._moved_on(post)
+        log.info(reason, extra={"account": post.account, "post_id": post.id})
+        return Outcome(post.id, post.account, Status.QUEUED, reason)
+
+    def _abandoned(self, post: Post) -> bool:
+        """Whether no live upload can still own this post."""
+        if not post.publishing_by:
+            return True
         now = self.clock()
         cfg = self.config.publish
         marked = post.publishing_at or post.updated_at
-        if post.publishing_by:
-            host, _, pid = post.publishing_by.rpartition(":")
-            alive = host == HOSTNAME and pid.isdigit() and _pid_alive(int(pid))
-            ours = pid == str(os.getpid()) and host == HOSTNAME
-            # Never settle a post another live process is still uploading; a reused pid
-            # or a process on another host is bounded by the call timeout instead.
+        host, _, pid = post.publishing_by.rpartition(":")
+        alive = host == HOSTNAME and pid.isdigit() and _pid_alive(int(pid))
+        ours = pid == str(os.getpid()) and host == HOSTNAME
+        # Never settle a post another live process is still uploading; a reused pid
+        # or a process on another host is bounded by the call timeout instead.
+        if (alive and not ours) or host != HOSTNAME:
             limit = cfg.publishing_grace + 2 * cfg.call_timeout + cfg.stop_timeout
-            if (alive and not ours) or host != HOSTNAME:
-                return now - marked >= limit
-        return now - marked >= cfg.publishing_grace
+            return now - marked >= limit
+        return True
+
+    def _settle_from(self, post: Post) -> datetime:
+        """When the ambiguity began: the failure, or the configure a dead process sent."""
+        times = [t for t in (post.publishing_at, post.stage_at) if t is not None]
+        return max(times) if times else post.updated_at
+
+    def _check_due(self, post: Post) -> bool:
+        schedule = self.config.publish.settle_schedule
+        wait = schedule[min(post.settle_checks, len(schedule) - 1)]
+        return self.clock() - self._settle_from(post) >= wait
 
     # -- outcomes ----------------------------------------------------------------
 
@@ -433,13 +519,19 @@ class Publishing:
 
     def _ambiguous(self, post: Post, exc: Ambiguous, *, actor: str) -> Outcome:
         now = self.clock()
+        cfg = self.config.publish
         reason = (f"upload outcome unknown ({type(exc).__name__}: {exc}); the account will "
-                  f"be checked after {format_duration(self.config.publish.publishing_grace)}")
-        # Stay in publishing, owned by no one: recover() checks the account once the
-        # grace period has passed, so a late-landing request is found, not duplicated.
+                  f"be checked after {format_duration(cfg.publishing_grace)}"
+                  + (f", then {', '.join(format_duration(t) for t in cfg.settle_after)} after"
+                     " the failure, before any new upload" if cfg.settle_after else ""))
+        # Stay in publishing, owned by no one: recover() checks the account over the
+        # settle window, so a late-landing request is found, not duplicated. Ambiguous
+        # means the configure may have gone out, whatever stage was recorded.
         self.store.transition(post.id, Status.PUBLISHING, expect=[Status.PUBLISHING],
-                             actor=actor, at=now, reason=reason, publishing_at=now,
-                             publishing_by=None, data={"error": type(exc).__name__})
+                              actor=actor, at=now, reason=reason, publishing_at=now,
+                              publishing_by=None, settle_checks=0,
+                              upload_stage=UploadStage.CONFIGURE_SENT.value,
+                              data={"error": type(exc).__name__})
         log.warning(reason, extra={"account": post.account, "post_id": post.id})
         return Outcome(post.id, post.account, Status.PUBLISHING, reason)
 
@@ -465,6 +557,20 @@ class Publishing:
         base = cfg.retry_backoff.total_seconds() * (2 ** max(attempts - 1, 0))
         capped = min(base, cfg.retry_backoff_max.total_seconds())
         return timedelta(seconds=round(capped / 2 + self.rng.uniform(0, capped / 2)))
+
+    def _disk_full(self, post: Post, exc: DiskFull, *, actor: str) -> Outcome:
+        """No room to write the post: wait and try again, without spending an attempt."""
+        now = self.clock()
+        wait = self.config.publish.disk_full_backoff
+        reason = f"{exc}; retrying in {format_duration(wait)} (not counted as an attempt)"
+        self.store.transition(post.id, Status.QUEUED, expect=[Status.PUBLISHING],
+                              actor=actor, at=now, reason=reason, publishing_by=None,
+                              attempts=max(post.attempts - 1, 0), next_attempt_at=now + wait,
+                              data={"error": "DiskFull"})
+        log.warning(reason, extra={"account": post.account, "post_id": post.id})
+        self.alerter.alert(DISK_FULL, f"disk full: {exc}; posts wait until space returns",
+                           actor=actor, account=post.account, post_id=post.id)
+        return Outcome(post.id, post.account, Status.QUEUED, reason)
 
     def _requeue(self, post: Post, reason: str, *, actor: str) -> Outcome:
         now = self.clock()
@@ -566,3 +672,8 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _may_have_landed(post: Post) -> bool:
+    """Whether the post's configure may have gone out (an unknown stage: assume so)."""
+    return post.upload_stage is None or post.upload_stage.may_have_landed

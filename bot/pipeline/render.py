@@ -17,17 +17,19 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
+from bot.alerts import DISK_FULL, Alerter
 from bot.articles import Article
 from bot.captions import Caption, CaptionWriter
 from bot.cards import CardRenderer
 from bot.cards.photos import PhotoFetcher
 from bot.config import Config
-from bot.errors import InvalidAction, PreflightError, RenderError
-from bot.files import write_atomic
+from bot.errors import DiskFull, InvalidAction, PreflightError, RenderError
+from bot.files import private_dir, write_atomic
 from bot.http import HttpClient
 from bot.models import Post, Status, StoryStatus
 from bot.preflight import check_post
 from bot.store import Store
+from bot.units import format_duration
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +72,10 @@ class Renderer:
         ``edits`` are an admin's ``headline`` (drawn on the cards instead of the title),
         ``caption`` and ``alt_text`` (used as written). Raises RenderError when no card
         can be made, PreflightError (with ``preflight``) when the result breaks an
-        Instagram limit.
+        Instagram limit, DiskFull when there is no room to write the files.
         """
         edits = edits or {}
-        out_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(out_dir)
         # What reading the entry noticed (an unreadable date…) goes first.
         notes: list[str] = list(article.notes)
         photo = self.photos.fetch(article)
@@ -121,9 +123,10 @@ class PostRendering:
     """Renders stored posts and records the outcome on them, with an event."""
 
     def __init__(self, renderer: Renderer, store: Store, *, config: Config, data_dir: Path,
-                 clock: Callable[[], datetime]) -> None:
+                 clock: Callable[[], datetime], alerter: Alerter) -> None:
         self.renderer = renderer
         self.store = store
+        self.alerter = alerter
         self.config = config
         self.cards_dir = data_dir / "cards"
         self.clock = clock
@@ -134,7 +137,9 @@ class PostRendering:
         """Render (or re-render) a post's card, story card, caption and alt text.
 
         A post that cannot be rendered is ``failed`` with the reason; the error is not
-        raised, so one bad photo costs one post, not the poll behind it.
+        raised, so one bad photo costs one post, not the poll behind it. A full disk is
+        not the post's fault: the post keeps its status, waits ``disk_full_backoff``,
+        and is rendered again when its turn comes (one alert until space returns).
         """
         store = self.store
         post = store.post(post_id)
@@ -147,6 +152,8 @@ class PostRendering:
                 rendered = self.renderer.render(article, out_dir=self.cards_dir,
                                                 basename=post.basename, story=account.story,
                                                 edits=post.edits)
+        except DiskFull as exc:
+            return self._disk_full(post, exc, actor=actor, now=now)
         except PreflightError as exc:
             failure = f"preflight: {exc}"
         except RenderError as exc:
@@ -171,6 +178,8 @@ class PostRendering:
                         account=post.account,
                         reason=("rendered card and caption" +
                                 (f"; {rendered.notes_text}" if rendered.notes else "")))
+        self.alerter.resolve(DISK_FULL, "disk space is back: cards are written again",
+                             actor=actor)
         return store.post(post_id)
 
     def edit(self, post_id: int, *, caption: str, alt_text: str, headline: str, actor: str,
@@ -245,6 +254,19 @@ class PostRendering:
             raise
         log.info("edited %s", ", ".join(changes), extra={"post_id": post_id})
         return store.post(post_id)
+
+    def _disk_full(self, post: Post, exc: DiskFull, *, actor: str, now: datetime) -> Post:
+        wait = self.config.publish.disk_full_backoff
+        reason = (f"{exc}; the card will be rendered when its turn comes again, in "
+                  f"{format_duration(wait)} at the earliest")
+        log.warning(reason, extra={"post_id": post.id, "account": post.account})
+        self.store.update_post(post.id, next_attempt_at=now + wait, updated_at=now)
+        self.store.add_event(at=now, actor=actor, kind="render", post_id=post.id,
+                             feed=post.feed, account=post.account, reason=reason,
+                             data={"error": "DiskFull"})
+        self.alerter.alert(DISK_FULL, f"disk full: {exc}; posts wait until space returns",
+                           actor=actor, post_id=post.id, account=post.account)
+        return self.store.post(post.id)
 
     def ensure_rendered(self, post: Post, *, actor: str) -> Post:
         """Render the post if its card is missing (e.g. after a crash before rendering)."""

@@ -62,13 +62,17 @@ class Publisher(ABC):
     """Puts posts out. Raises only :class:`bot.errors.PublishError` subclasses."""
 
     name: str
+    # Whether a post can appear on the account some time after the call that made it
+    # (Instagram: yes). Only then does a missing post get the whole settle window.
+    lands_late: bool = False
 
     @abstractmethod
     def publish(self, files: PostFiles, progress: Progress | None = None) -> Published:
         """Publish the feed post (card, caption, alt text).
 
         ``progress`` is called with ``UPLOADED`` and then ``CONFIGURE_SENT`` just before
-        the request that makes the post exist goes out.
+        the request that makes the post exist goes out. :class:`bot.errors.DiskFull`
+        means nothing was published (the publisher's own write failed for space).
         """
 
     @abstractmethod

@@ -11,9 +11,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from bot.errors import PostRejected, Transient
-from bot.files import copy_atomic, write_atomic
-from bot.publishers.base import LivePost, LiveState, PostFiles, Published, Publisher
+from bot.errors import DiskFull, PostRejected, Transient
+from bot.files import copy_atomic, private_dir, write_atomic
+from bot.models import UploadStage
+from bot.publishers.base import LivePost, LiveState, PostFiles, Progress, Published, Publisher
 
 
 def outbox_paths(directory: Path, basename: str) -> dict[str, Path]:
@@ -41,18 +42,23 @@ def post_metadata(files: PostFiles, **extra: Any) -> dict[str, Any]:
 
 
 def write_post_files(directory: Path, files: PostFiles, *, story: bool = False,
-                     **extra: Any) -> dict[str, Path]:
+                     progress: Progress | None = None, **extra: Any) -> dict[str, Path]:
     """Write the card (and story), caption, alt text, then the metadata, each atomically.
 
-    The ``.json`` file comes last: its presence means the post is complete.
+    The ``.json`` file comes last: its presence means the post is complete, so
+    ``progress`` hears ``CONFIGURE_SENT`` just before it. Files are 0600, a folder this
+    makes 0700; a full disk raises :class:`bot.errors.DiskFull`.
     """
     paths = outbox_paths(directory, files.basename)
-    directory.mkdir(parents=True, exist_ok=True)
+    private_dir(directory)
     copy_atomic(files.card, paths["card"])
     if story and files.story is not None:
         copy_atomic(files.story, paths["story"])
     write_atomic(paths["caption"], files.caption + "\n")
     write_atomic(paths["alt"], files.alt_text + "\n")
+    if progress is not None:
+        progress(UploadStage.UPLOADED)
+        progress(UploadStage.CONFIGURE_SENT)
     meta = post_metadata(files, **extra)
     write_atomic(paths["meta"], json.dumps(meta, ensure_ascii=False, indent=2) + "\n")
     return paths
@@ -73,13 +79,13 @@ class OutboxPublisher(Publisher):
     def _paths(self, files: PostFiles) -> dict[str, Path]:
         return outbox_paths(self.directory, files.basename)
 
-    def publish(self, files: PostFiles) -> Published:
+    def publish(self, files: PostFiles, progress: Progress | None = None) -> Published:
         """Write the card, caption, alt text and metadata."""
         paths = self._paths(files)
         if not files.card.is_file():
             raise PostRejected(f"card file is missing: {files.card}")
         try:
-            write_post_files(self.directory, files)
+            write_post_files(self.directory, files, progress=progress)
         except OSError as exc:
             raise Transient(f"cannot write to the outbox {self.directory}: {exc}") from exc
         return Published(media_id=files.basename, permalink=str(paths["card"]))
@@ -90,7 +96,7 @@ class OutboxPublisher(Publisher):
             raise PostRejected("story card file is missing")
         target = self._paths(files)["story"]
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
+            private_dir(self.directory)
             copy_atomic(files.story, target)
         except OSError as exc:
             raise Transient(f"cannot write to the outbox {self.directory}: {exc}") from exc
@@ -110,7 +116,7 @@ class OutboxPublisher(Publisher):
         self._follow_up(post, {"action": "edit_caption", "caption": caption})
         try:
             write_atomic(outbox_paths(self.directory, post.basename)["caption"], caption + "\n")
-        except OSError as exc:
+        except (OSError, DiskFull) as exc:
             raise Transient(f"cannot write to the outbox {self.directory}: {exc}") from exc
 
     def archive(self, post: LivePost) -> None:
@@ -146,14 +152,14 @@ class OutboxPublisher(Publisher):
         data = {"post_id": post.post_id, "media_id": post.media_id,
                 "permalink": post.permalink, "actions": actions}
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
+            private_dir(self.directory)
             write_atomic(path, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
-        except OSError as exc:
+        except (OSError, DiskFull) as exc:
             raise Transient(f"cannot write to the outbox {self.directory}: {exc}") from exc
 
     def check(self) -> str:
         """The outbox folder must be writable."""
-        self.directory.mkdir(parents=True, exist_ok=True)
+        private_dir(self.directory)
         if not os.access(self.directory, os.W_OK):
             raise Transient(f"outbox {self.directory} is not writable")
         return f"writes to {self.directory}"

@@ -39,6 +39,7 @@ from bot.models import (
     SchedulerRecord,
     Status,
     StoryStatus,
+    UploadStage,
     Watch,
 )
 from bot.store.lock import SchedulerLock, lock_for
@@ -129,6 +130,9 @@ posts = sa.Table(
     sa.Column("story_posted_at", UTCDateTime()),
     sa.Column("post_now_at", UTCDateTime()),  # m005: a human asked for it to go out now
     sa.Column("edits", sa.Text),  # m005: JSON of the admins' headline/caption/alt text
+    sa.Column("upload_stage", sa.String(32)),
+    sa.Column("stage_at", UTCDateTime()),
+    sa.Column("settle_checks", sa.Integer),
 )
 events = sa.Table(
     "events", metadata,
@@ -1283,6 +1287,8 @@ def _post_from_mapping(data: dict[str, Any]) -> Post:
     if data.get("story_status"):
         data["story_status"] = StoryStatus(data["story_status"])
     data["edits"] = json.loads(data["edits"]) if data.get("edits") else {}
+    data["upload_stage"] = UploadStage(data["upload_stage"]) if data.get("upload_stage") else None
+    data["settle_checks"] = data.get("settle_checks") or 0
     return Post(**data)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -184,6 +185,30 @@ def m001_initial(conn: sa.Connection) -> None:
         sa.Column("message", sa.Text, nullable=False),
     )
     meta.create_all(conn)
+
+
+def _add_column(conn: sa.Connection, table: str, column: sa.Column[Any]) -> None:
+    """``ALTER TABLE … ADD COLUMN`` with the column's type compiled for this database."""
+    kind = column.type.compile(dialect=conn.dialect)
+    default = ""
+    if column.server_default is not None:
+        arg = getattr(column.server_default, "arg", None)
+        default = f" DEFAULT {arg}" if arg is not None else ""
+    null = "" if column.nullable else " NOT NULL"
+    conn.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN {column.name} {kind}{default}{null}"))
+
+
+@migration
+def m002_reliability(conn: sa.Connection) -> None:
+    """How far a post's upload got, and the exactly-once checks made since (issue 14).
+
+    A post already ``publishing`` when this runs has no stage: it is treated as one
+    whose configure may have been sent, the safe assumption.
+    """
+    _add_column(conn, "posts", sa.Column("upload_stage", sa.String(32), nullable=True))
+    _add_column(conn, "posts", sa.Column("stage_at", UTCDateTime(), nullable=True))
+    _add_column(conn, "posts", sa.Column("settle_checks", sa.Integer, nullable=False,
+                                         server_default="0"))
 
 
 @migration

@@ -73,6 +73,7 @@ class InstagramPublisher(Publisher):
     """Publishes an account's posts to Instagram through instagrapi."""
 
     name = "instagram"
+    lands_late = True  # a configure answered with an error can show on the account later
 
     def __init__(self, account: AccountConfig, *, config: Config, store: Store,
                  clock: Callable[[], datetime]) -> None:

@@ -73,6 +73,19 @@ def _fernet() -> MultiFernet | None:
             "rotate: the first encrypts)", key=SECRET_KEY_ENV) from None
 
 
+def session_at_rest(store: Store, account: str) -> str | None:
+    """How the account's saved session is kept: ``"encrypted"``, ``"plain"``, or None."""
+    stored = store.account(account).session
+    if not stored:
+        return None
+    return "encrypted" if stored.startswith(_FERNET_PREFIX) else "plain"
+
+
+def encryption_key_set() -> bool:
+    """Whether ``BOT_SECRET_KEY`` is set, so sessions are saved encrypted."""
+    return bool(os.environ.get(SECRET_KEY_ENV, "").strip())
+
+
 def encode_settings(settings: dict[str, Any]) -> str:
     """Serialise settings for the store: Fernet-encrypted if ``BOT_SECRET_KEY`` is set."""
     text = json.dumps(settings, sort_keys=True, separators=(",", ":"))
