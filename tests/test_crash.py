@@ -67,6 +67,7 @@ allow_private_addresses = true
 [publish]
 max_attempts = 50
 publishing_grace = "1s"
+settle_after = ["2s", "3s"]
 call_timeout = "5s"
 """
 

@@ -26,8 +26,8 @@ from bot.errors import (
     Transient,
 )
 from bot.models import AccountState, Status, StoryStatus, UploadStage
-from bot.publishers.base import PostFiles, Progress, Published, Publisher
 from bot.pipeline.publish import HOSTNAME
+from bot.publishers.base import PostFiles, Progress, Published, Publisher
 from tests.feedkit import FeedServer, Item, Route, rss, write_config
 
 # The store under these steps is SQLite, then PostgreSQL (tests/conftest.py).
