@@ -8,11 +8,15 @@ gets a fresh thumbnail and a stale one is never served.
 
 from __future__ import annotations
 
+import errno
 import hashlib
-import os
+import io
 from pathlib import Path
 
 from PIL import Image
+
+from bot.errors import DiskFull
+from bot.files import write_atomic
 
 THUMB_WIDTH = 360
 THUMB_QUALITY = 70
@@ -28,7 +32,6 @@ def thumbnail(card: Path, cache_dir: Path, *, width: int = THUMB_WIDTH,
     target = cache_dir / f"{card.stem}-{width}-{digest}.jpg"
     if target.is_file():
         return target
-    cache_dir.mkdir(parents=True, exist_ok=True)
     with Image.open(card, formats=("JPEG",)) as image:
         # draft() lets libjpeg decode at 1/2 or 1/4 scale: a thumbnail never needs
         # the full 1080 px.
@@ -36,9 +39,12 @@ def thumbnail(card: Path, cache_dir: Path, *, width: int = THUMB_WIDTH,
         small = image.convert("RGB")
         height = round(small.height * width / small.width)
         small = small.resize((width, height), Image.Resampling.LANCZOS)
-    tmp = target.with_name(target.name + f".{os.getpid()}.tmp")
-    small.save(tmp, "JPEG", quality=quality, progressive=True, optimize=True)
-    os.replace(tmp, target)
+    buffer = io.BytesIO()
+    small.save(buffer, "JPEG", quality=quality, progressive=True, optimize=True)
+    try:
+        write_atomic(target, buffer.getvalue())  # 0600 in a 0700 folder, as the data dir
+    except DiskFull as exc:
+        raise OSError(errno.ENOSPC, str(exc)) from exc
     for old in cache_dir.glob(f"{card.stem}-{width}-*.jpg"):
         if old != target:
             old.unlink(missing_ok=True)
