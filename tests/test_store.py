@@ -7,6 +7,7 @@ the machine's PostgreSQL in a fresh schema (tests/conftest.py).
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
