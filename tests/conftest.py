@@ -16,10 +16,14 @@ the store on both.
 
 from __future__ import annotations
 
+import errno
+import ipaddress
 import os
+import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -162,3 +166,55 @@ def telegram(monkeypatch: pytest.MonkeyPatch) -> Iterator[TelegramEmulator]:
         monkeypatch.setenv("BOT_TELEGRAM_API", running.url)
         monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
         yield running
+
+
+_LOCAL_NAMES = ("localhost", "127.0.0.1", "::1", "0.0.0.0", "")
+
+
+def _is_local_address(address: object) -> bool:
+    if not isinstance(address, tuple):  # AF_UNIX paths and the like
+        return True
+    host = str(address[0])
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback or host == "0.0.0.0"
+    except ValueError:
+        return host in _LOCAL_NAMES or host.endswith(".localhost")
+
+
+@pytest.fixture(autouse=True)
+def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing a test runs in this process leaves the machine.
+
+    A name that is not local does not resolve (as on this network, only at once and
+    without a DNS query), and a connection to a non-loopback address is refused before a
+    packet is sent. Tests that script a "public" host patch over these two boundaries.
+    """
+    real_getaddrinfo = socket.getaddrinfo
+    real_connect = socket.socket.connect
+    real_connect_ex = socket.socket.connect_ex
+
+    def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        name = (host.decode() if isinstance(host, bytes) else str(host or "")).lower()
+        name = name.rstrip(".")
+        local = name in _LOCAL_NAMES or name.endswith(".localhost")
+        if not local:
+            try:
+                ipaddress.ip_address(name.split("%")[0])
+            except ValueError:
+                raise socket.gaierror(socket.EAI_NONAME,
+                                      f"tests resolve no outside name ({name})") from None
+        return real_getaddrinfo(host, port, *args, **kwargs)
+
+    def connect(self: socket.socket, address: Any) -> None:
+        if not _is_local_address(address):
+            raise ConnectionRefusedError(f"tests connect to loopback only, not {address}")
+        real_connect(self, address)
+
+    def connect_ex(self: socket.socket, address: Any) -> int:
+        if not _is_local_address(address):
+            return errno.ECONNREFUSED
+        return real_connect_ex(self, address)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
