@@ -24,6 +24,7 @@ from bot.core import Bot, data_dir_from_env
 from bot.dates import local_time
 from bot.errors import BotError, ConfigError, InvalidAction, NotFound
 from bot.logs import setup_logging
+from bot.memory import tune_allocator
 from bot.models import Actor, Followup, FollowupState, Post, Status
 from bot.shapes import event_record, followup_record, post_record, posts_csv, posts_json
 from bot.store import PostFilter
@@ -116,6 +117,8 @@ def cli(ctx: click.Context, config_path: str | None, log_format: str | None,
         bot run --once        # poll every feed, publish what is due, exit
         bot log --limit 20    # the post log
     """
+    # The daemon and the desk run for weeks; see bot/memory.py for why and what it saves.
+    tune_allocator()
     state = State(config_path, log_format, verbose)
     ctx.obj = state
     ctx.call_on_close(state.close)

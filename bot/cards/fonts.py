@@ -27,9 +27,9 @@ is read from each font's own cmap with fontTools, not guessed.
 
 from __future__ import annotations
 
-import io
 import re
 import unicodedata
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -47,6 +47,7 @@ HAS_RAQM: Final = bool(features.check_feature("raqm"))
 LAYOUT_ENGINE: Final = ImageFont.Layout.RAQM if HAS_RAQM else ImageFont.Layout.BASIC
 FONTS_DIR: Final = ASSETS_DIR / "fonts"
 DEFAULT_FONT: Final = FONTS_DIR / "PlusJakartaSans[wght].ttf"
+SIZES_KEPT: Final = 8  # font instances kept per typeface (see Typeface.at)
 # The shipped fallbacks, tried in this order (all bold: cards set text heavy).
 FALLBACK_FONTS: Final = (
     FONTS_DIR / "NotoSans-Bold.ttf",
@@ -163,26 +164,38 @@ class Typeface:
         self.cmap, axes, self.family = _font_facts(path)
         self._axes = tuple(float(weight) if tag == "wght" else default for tag, default in axes)
         try:
-            self._data = path.read_bytes()
+            with path.open("rb") as readable:
+                readable.read(4)
         except OSError as exc:
             raise RenderError(f"cannot read font {path}: {exc.strerror}") from None
-        self._sizes: dict[int, ImageFont.FreeTypeFont] = {}
+        self._sizes: OrderedDict[int, ImageFont.FreeTypeFont] = OrderedDict()
         self._pairs: dict[tuple[int, str, str], float] = {}
         self._inks: dict[tuple[int, str], tuple[float, float]] = {}
         self.ellipsis = "…" if self.covers("…") else "..."
 
     def at(self, size: int) -> ImageFont.FreeTypeFont:
-        """The font at ``size`` pixels (em size), with the weight applied."""
+        """The font at ``size`` pixels (em size), with the weight applied.
+
+        Faces are opened from the file's path, which FreeType maps, rather than from
+        bytes, which Pillow copies into every face (176 KB each for Plus Jakarta Sans).
+        Only the last ``SIZES_KEPT`` sizes are kept: each face still costs ~145 KB of
+        FreeType's own tables (a variable font's), and the headline fit tries a
+        different handful of sizes for every headline, so an unbounded cache grew for
+        as long as the daemon ran. Making a face costs well under a millisecond.
+        """
         font = self._sizes.get(size)
-        if font is None:
+        if font is not None:
+            self._sizes.move_to_end(size)
+        else:
             try:
-                font = ImageFont.truetype(io.BytesIO(self._data), size,
-                                          layout_engine=self.engine)
+                font = ImageFont.truetype(str(self.path), size, layout_engine=self.engine)
                 if self._axes:
                     font.set_variation_by_axes(list(self._axes))
             except OSError as exc:
                 raise RenderError(f"cannot load font {self.path}: {exc}") from None
             self._sizes[size] = font
+            while len(self._sizes) > SIZES_KEPT:
+                self._sizes.popitem(last=False)
         return font
 
     def covers(self, text: str) -> bool:

@@ -210,12 +210,22 @@ def cover(image: Image.Image, size: tuple[int, int]) -> Image.Image:
 
 def backdrop(image: Image.Image, size: tuple[int, int], tint: RGB, amount: float) -> Image.Image:
     """A soft, darkened, full-bleed blur of ``image`` (a story card's background)."""
+    return enlarge_backdrop(backdrop_thumbnail(image, size, tint, amount), size)
+
+
+def backdrop_thumbnail(image: Image.Image, size: tuple[int, int], tint: RGB,
+                       amount: float) -> Image.Image:
+    """The blurred, tinted 1/24-size thumbnail that :func:`backdrop` enlarges."""
     small = cover(image, (max(1, size[0] // 24), max(1, size[1] // 24)))
     small = small.filter(ImageFilter.GaussianBlur(1.5))
     # Tinting the thumbnail, not the full-size result, is the same picture for 1/576
     # of the work.
-    small = Image.blend(small, Image.new("RGB", small.size, tint), amount)
-    return small.resize(size, Image.Resampling.BICUBIC)
+    return Image.blend(small, Image.new("RGB", small.size, tint), amount)
+
+
+def enlarge_backdrop(thumbnail: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """A backdrop thumbnail at full size."""
+    return thumbnail.resize(size, Image.Resampling.BICUBIC)
 
 
 def _ease(t: float) -> float:
