@@ -32,7 +32,9 @@ hand credentials to whatever host a feed names.
 
 from __future__ import annotations
 
+import heapq
 import ipaddress
+import itertools
 import re
 import socket
 import threading
@@ -40,6 +42,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Final
 from urllib.parse import urljoin, urlsplit
 
@@ -134,8 +137,16 @@ def parse_target(url: str, *, trusted: bool = False) -> Target:
     """Read ``url`` as the connecting code will, or raise FetchError saying why not.
 
     Refuses what different URL parsers read differently. ``trusted`` (a configured
-    feed URL) still may carry a user name and password.
+    feed URL) still may carry a user name and password. The answer for a URL is kept:
+    a feed's URL is read on every poll, and reading it prepares a whole request.
     """
+    return _parse_target(url, trusted)
+
+
+@lru_cache(maxsize=4096)
+def _parse_target(url: str, trusted: bool) -> Target:
+    # A refusal raises, and lru_cache keeps no exceptions: a refused URL is read (and
+    # refused) again each time, and never fills the cache.
     if _CONTROL.search(url):
         raise _refused(url, "it contains control characters")
     if "\\" in url:
@@ -419,7 +430,7 @@ class _Deadline:
         self.fired = False
         self._lock = threading.Lock()
         self._sock: socket.socket | None = None
-        self._timer: threading.Timer | None = None
+        self.done = False
 
     def left(self) -> float:
         """Seconds until the deadline."""
@@ -432,15 +443,12 @@ class _Deadline:
 
     def start(self) -> None:
         """Arm the watchdog."""
-        self._timer = threading.Timer(max(0.0, self.left()), self._fire)
-        self._timer.daemon = True
-        self._timer.start()
+        _WATCHDOG.arm(self)
 
     def stop(self) -> None:
         """Disarm it; the connection may go back to the pool."""
         with self._lock:
-            if self._timer is not None:
-                self._timer.cancel()
+            self.done = True
             self._sock = None
 
     def watch(self, sock: socket.socket | None) -> None:
@@ -450,8 +458,11 @@ class _Deadline:
             if self.fired:
                 self._shut()
 
-    def _fire(self) -> None:
+    def fire(self) -> None:
+        """The deadline passed: shut the socket (unless the fetch ended meanwhile)."""
         with self._lock:
+            if self.done:
+                return
             self.fired = True
             self._shut()
 
@@ -461,6 +472,48 @@ class _Deadline:
                 self._sock.shutdown(socket.SHUT_RDWR)
 
 
+class _Watchdog:
+    """One thread that fires every fetch's deadline, earliest first.
+
+    A timer thread per fetch would start and stop a thread for every request, and the
+    daemon polls thousands of feeds a minute. Deadlines of fetches that ended are
+    dropped when they come up (a fetch's deadline is at most twice ``[fetch] timeout``
+    away, so few wait at any time).
+    """
+
+    def __init__(self) -> None:
+        self._ready = threading.Condition()
+        self._due: list[tuple[float, int, _Deadline]] = []
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def arm(self, deadline: _Deadline) -> None:
+        """Fire ``deadline`` when its time comes (unless it is stopped first)."""
+        with self._ready:
+            heapq.heappush(self._due, (deadline.at, next(self._order), deadline))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="fetch-watchdog",
+                                                daemon=True)
+                self._thread.start()
+            elif self._due[0][2] is deadline:
+                self._ready.notify()  # sooner than what the thread waits for
+
+    def _run(self) -> None:
+        while True:
+            expired: list[_Deadline] = []
+            with self._ready:
+                now = time.monotonic()
+                while self._due and (self._due[0][2].done or self._due[0][0] <= now):
+                    deadline = heapq.heappop(self._due)[2]
+                    if not deadline.done:
+                        expired.append(deadline)
+                if not expired:
+                    self._ready.wait(self._due[0][0] - now if self._due else None)
+            for deadline in expired:  # outside the lock: fire takes the fetch's own
+                deadline.fire()
+
+
+_WATCHDOG = _Watchdog()
 _current = threading.local()
 
 

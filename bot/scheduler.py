@@ -683,8 +683,9 @@ def check_health(bot: Bot) -> None:
     """Raise (and resolve) alerts for silent accounts and failing feeds, once per incident."""
     now = bot.clock()
     config = bot.config
+    states = bot.store.feed_states()  # one query, not one per feed
     for feed in config.feeds:
-        state = bot.store.feed_state(feed.name)
+        state = states.get(feed.name)
         if state and state.failing_since and \
                 now - state.failing_since >= config.alerts.feed_failing_after:
             bot.alerter.alert(

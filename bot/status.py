@@ -44,8 +44,9 @@ def collect_status(store: Store, *, config: Config, now: datetime,
         return value.astimezone(tz).isoformat(timespec="seconds") if value else None
 
     feeds = []
+    states = store.feed_states()
     for feed in config.feeds:
-        state = store.feed_state(feed.name)
+        state = states.get(feed.name)
         newest = store.posts(PostFilter(feed=feed.name, limit=1))
         every = f"every {format_duration(feed.poll_every)}"
         feeds.append({
@@ -181,8 +182,9 @@ def collect_health(store: Store, *, config: Config, now: datetime) -> dict[str, 
     """
     try:
         feeds: dict[str, Any] = {}
+        states = store.feed_states()
         for feed in config.feeds:
-            state = store.feed_state(feed.name)
+            state = states.get(feed.name)
             last = state.last_polled_at if state else None
             feeds[feed.name] = {
                 "last_poll_age_s": round((now - last).total_seconds()) if last else None,

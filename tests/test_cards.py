@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from PIL import Image, ImageChops, ImageDraw, ImageFilter
+from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageStat
 
 from bot.articles import Article
 from bot.cards import (
@@ -28,6 +29,7 @@ from bot.cards import (
 )
 from bot.cards.colours import contrast, hex_to_rgb
 from bot.cards.fonts import DEFAULT_FONT, FontBook, Typeface
+from bot.cards.images import cover, resample_for
 from bot.cards.layout import HEADLINE_SIZES, SHADE
 from bot.cards.text import fit_text
 from bot.config import CardConfig, CardFonts, SiteConfig, parse_config
@@ -599,3 +601,29 @@ def render_examples(out: Path) -> None:
 
 if __name__ == "__main__":  # PYTHONPATH=. python tests/test_cards.py: refresh the examples
     render_examples(Path(__file__).resolve().parent.parent / "assets" / "examples")
+
+
+def _psnr(a: Image.Image, b: Image.Image) -> float:
+    """Peak signal-to-noise ratio of two RGB images, in dB."""
+    squares = ImageStat.Stat(ImageChops.difference(a, b)).sum2
+    mse = sum(squares) / (a.width * a.height * 3)
+    return 10 * math.log10(255 ** 2 / mse) if mse else math.inf
+
+
+@pytest.mark.parametrize(("size", "expected"), [
+    ((2000, 1333), "NEAREST"),  # 1.3 % larger: photo pixels, one line in fifty twice
+    ((4032, 3024), "BOX"),  # DCT-scaled to 2016×1512, then 0.89: the area average
+    ((1600, 1067), "BICUBIC"),  # 1.27× larger
+])
+def test_cover_picks_a_cheap_filter_that_looks_like_lanczos(
+        size: tuple[int, int], expected: str) -> None:
+    photo = decode_image(imagekit.jpeg(imagekit.landscape(size)))
+    width, height = photo.size
+    scale = max(1080 / width, 1350 / height)
+    assert resample_for(scale).name == expected
+    crop_w, crop_h = min(width, 1080 / scale), min(height, 1350 / scale)
+    left, top = (width - crop_w) / 2, (height - crop_h) / 2
+    reference = photo.resize((1080, 1350), Image.Resampling.LANCZOS,
+                             box=(left, top, left + crop_w, top + crop_h))
+    # 38 dB and above is the same picture to the eye.
+    assert _psnr(cover(photo, (1080, 1350)), reference) >= 38

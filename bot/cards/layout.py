@@ -30,6 +30,7 @@ from bot.cards.images import (
     enlarge_backdrop,
     rounded_mask,
     scrim,
+    solid,
     to_rgb,
     top_scrim,
 )
@@ -212,6 +213,7 @@ class CardRenderer:
         self._lock = threading.Lock()
         self._marks: dict[tuple[int, RGB, bool], Image.Image] = {}
         self._backgrounds: dict[tuple[int, int], Image.Image] = {}
+        self._scrims: dict[tuple[int, int], Image.Image] = {}
 
     # ----------------------------------------------------------------- entry point
 
@@ -312,8 +314,9 @@ class CardRenderer:
         # contrast even on a white photo.
         ramp = 380
         y0 = max(0, block_top - 40 - ramp)
-        canvas.image.paste(SHADE, (0, y0, width, height), self._scrim(height - y0, ramp))
-        canvas.image.paste(SHADE, (0, 0, width, 280), top_scrim(width, 280, 0.55))
+        canvas.image.paste(solid((width, height - y0), SHADE), (0, y0),
+                           self._scrim(height - y0, ramp))
+        canvas.image.paste(solid((width, 280), SHADE), (0, 0), top_scrim(width, 280, 0.55))
 
         self._mark(canvas, (MARGIN, TOP), 34, WHITE, shadow=True)
         if content.category:
@@ -422,9 +425,14 @@ class CardRenderer:
                         min_size=min_size, max_size=max_size)
 
     def _scrim(self, height: int, ramp: int) -> Image.Image:
-        # One tall mask per renderer, cropped to the height needed: cheap, no per-card math.
-        full = scrim(POST_SIZE[0], POST_SIZE[1], ramp, 0.82, 0.94)
-        return full.crop((0, 0, POST_SIZE[0], height))
+        # One tall mask, cropped to the height needed and kept: a headline of one to four
+        # lines, with or without a label, needs only a handful of heights.
+        key = (height, ramp)
+        part = self._scrims.get(key)
+        if part is None:
+            full = scrim(POST_SIZE[0], POST_SIZE[1], ramp, 0.82, 0.94)
+            part = self._scrims[key] = full.crop((0, 0, POST_SIZE[0], height))
+        return part
 
     def _inks(self, background: RGB) -> tuple[RGB, RGB]:
         """(text colour, secondary text colour) that read well on ``background``."""

@@ -1,9 +1,12 @@
 """Fitting a headline into a box: the largest size that wraps into the allowed lines.
 
-The size is found by binary search (about six measurements, not one per pixel), and
-the lines are then balanced, the way a designer would break them, so that a headline
-does not leave one word alone on a line of its own. An ellipsis appears only
-when the text does not fit even at the minimum size.
+The size is found from one exact measurement at the largest size: advance widths grow
+almost in proportion to the size, so that predicts the boundary, and only the sizes
+next to the prediction are measured exactly (two or three measurements, not one per
+pixel or the seven of a binary search). The lines are then balanced, the way a
+designer would break them, so that a headline does not leave one word alone on a line
+of its own. An ellipsis appears only when the text does not fit even at the minimum
+size.
 
 Where a line may break: at spaces, and between any two Chinese or Japanese
 characters, but never before a dash or a closing mark (``–``, ``,``, ``”``, ``)``,
@@ -206,15 +209,19 @@ def fit_text(
     def fits(size: int) -> bool:
         return len(measured(size).wrap(width)) <= max_lines
 
-    if not fits(min_size):
-        return _truncate(measured(min_size), face, min_size, max_lines)
-    lo, hi = min_size, max_size
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if fits(mid):
-            lo = mid
-        else:
-            hi = mid - 1
+    reference = measured(max_size)
+    guess = max_size
+    while guess > min_size and _estimated_lines(reference, guess / max_size) > max_lines:
+        guess -= 1
+    lo = guess
+    if fits(lo):
+        while lo < max_size and fits(lo + 1):
+            lo += 1
+    else:
+        while lo > min_size and not fits(lo):
+            lo -= 1
+        if not fits(lo):
+            return _truncate(measured(min_size), face, min_size, max_lines)
     size = lo
     if balance:
         # A one-word last line (a widow) is worth a slightly smaller size to avoid.
@@ -229,6 +236,24 @@ def fit_text(
         ranges = _balanced(m, len(ranges))
     lines = tuple(m.line_text(s, e) for s, e in ranges)
     return Fit(lines, size, False, m.line_text(0, len(m.tokens)))
+
+
+def _estimated_lines(m: _Measured, factor: float) -> int:
+    """How many lines ``m``'s tokens would take with every width scaled by ``factor``."""
+    lines = 1
+    current = -1.0
+    space = m.space * factor
+    for token, token_width in zip(m.tokens, m.widths, strict=True):
+        scaled = token_width * factor
+        gap = 0.0 if token.glued else space
+        if current < 0:
+            current = scaled
+        elif current + gap + scaled <= m.width:
+            current += gap + scaled
+        else:
+            lines += 1
+            current = scaled
+    return lines
 
 
 def _widowed(m: _Measured, ranges: list[tuple[int, int]]) -> bool:

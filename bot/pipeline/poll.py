@@ -23,7 +23,7 @@ from bot.alerts import Alerter
 from bot.articles import Article
 from bot.config import Config, FeedConfig
 from bot.errors import FeedError
-from bot.feeds import fetch_feed, fetch_page, parse_feed
+from bot.feeds import EntryCache, fetch_feed, fetch_page, parse_feed
 from bot.http import HttpClient
 from bot.models import Actor, Status
 from bot.pipeline.decide import decide, edits, newest, oldest_first
@@ -67,6 +67,9 @@ class Poller:
         # committed on its own) and leaves the feed's validators unsaved, so the next
         # poll reads the feed again and handles the rest.
         self.should_stop: Callable[[], bool] = lambda: False
+        # What the last parse of each feed made of each entry: a poll parses only the
+        # entries that are new or changed.
+        self.entries = EntryCache()
 
     def poll_all(self, feed: str | None = None) -> list[PollReport]:
         """Poll every configured feed (or just ``feed``)."""
@@ -87,7 +90,7 @@ class Poller:
             if state and state.body_sha256 == fetched.sha256 and state.url == feed.url:
                 return self._record_quiet(feed, now, "unchanged", "body identical to last poll")
             parsed = parse_feed(fetched.body, feed_name=feed.name, feed_url=feed.url,
-                                tz=self.config.tz)
+                                tz=self.config.tz, cache=self.entries)
         except FeedError as exc:
             return self._record_failure(feed, now, str(exc))
 

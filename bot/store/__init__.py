@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -356,22 +357,27 @@ class Store:
     def feed_state(self, name: str) -> FeedState | None:
         """What the store remembers about feed ``name``, or None if never polled."""
         with self.begin() as conn:
-            row = conn.execute(sa.select(feeds).where(feeds.c.name == name)).first()
-        if row is None:
-            return None
-        data = row._asdict()
-        data["consecutive_failures"] = data["consecutive_failures"] or 0
-        return FeedState(**data)
+            row = conn.execute(_FEED_STATE, {"feed_name": name}).first()
+        return _feed_state_from_row(row) if row is not None else None
+
+    def feed_states(self) -> dict[str, FeedState]:
+        """Every feed the store remembers, by name (one query, for the health check)."""
+        with self.begin() as conn:
+            return {row.name: _feed_state_from_row(row)
+                    for row in conn.execute(sa.select(feeds))}
 
     def update_feed(self, name: str, url: str, **values: Any) -> None:
         """Upsert the feed's row with ``values``."""
+        # Every poll writes this row, so its statement is built once per set of columns
+        # and reused: building and keying a fresh one costs more than SQLite's write.
+        values["url"] = url
         with self.begin() as conn:
-            updated = conn.execute(
-                feeds.update().where(feeds.c.name == name).values(url=url, **values)
-            ).rowcount
+            params = {f"set_{column}": value for column, value in values.items()}
+            updated = conn.execute(_feed_update(tuple(sorted(values))),
+                                   {**params, "feed_name": name}).rowcount
             if not updated:
                 values.setdefault("consecutive_failures", 0)
-                conn.execute(feeds.insert().values(name=name, url=url, **values))
+                conn.execute(feeds.insert().values(name=name, **values))
 
     def started_accounts(self, feed: str) -> set[str]:
         """Accounts whose first poll of ``feed`` is done."""
@@ -1258,6 +1264,22 @@ def _filtered(query: Any, filters: PostFilter) -> Any:
     if filters.newest == "posted":
         query = query.where(posts.c.posted_at.is_not(None))
     return query
+
+
+_FEED_STATE = sa.select(feeds).where(feeds.c.name == sa.bindparam("feed_name"))
+
+
+@lru_cache(maxsize=32)
+def _feed_update(columns: tuple[str, ...]) -> sa.Update:
+    """``UPDATE feeds SET <columns> WHERE name = :feed_name``, built once per column set."""
+    return feeds.update().where(feeds.c.name == sa.bindparam("feed_name")).values(
+        {column: sa.bindparam(f"set_{column}") for column in columns})
+
+
+def _feed_state_from_row(row: Any) -> FeedState:
+    data = row._asdict()
+    data["consecutive_failures"] = data["consecutive_failures"] or 0
+    return FeedState(**data)
 
 
 def _chunks(values: list[Any], size: int = 500) -> Iterator[list[Any]]:
