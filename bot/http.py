@@ -315,8 +315,9 @@ class HttpClient:
         if literal is not None:
             addresses: list[IPAddress] = [literal]
         else:
-            if not allow_private and (target.host == "localhost"
-                                      or target.host.rstrip(".").endswith(".localhost")):
+            # "localhost." (the root's trailing dot) is the same name as "localhost".
+            name = target.host.rstrip(".")
+            if not allow_private and (name == "localhost" or name.endswith(".localhost")):
                 raise _refused(target.url, f"{target.host} is a localhost name")
             try:
                 answers = list(self.resolver(target.host, target.port))

@@ -10,6 +10,7 @@ import errno
 import os
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,12 +47,11 @@ class SmallDisk:
         return stat.f_bavail * stat.f_frsize
 
 
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[SmallDisk]:
-    """A 2 MiB tmpfs mounted under ``tmp_path``; skipped where mounting is not allowed."""
-    target = tmp_path / "small-disk"
-    target.mkdir()
-    size = 2 * 1024 * 1024
+@contextmanager
+def mounted_disk(target: Path, size: int) -> Iterator[SmallDisk]:
+    """A tmpfs of ``size`` bytes mounted at ``target`` (made if missing), unmounted after;
+    the test is skipped where mounting is not allowed."""
+    target.mkdir(parents=True, exist_ok=True)
     try:
         done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700",
                                "tmpfs", str(target)], capture_output=True, text=True,
@@ -66,3 +66,10 @@ def small_disk(tmp_path: Path) -> Iterator[SmallDisk]:
     finally:
         subprocess.run(["umount", "-l", str(target)], capture_output=True, timeout=30,
                        check=False)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[SmallDisk]:
+    """A 2 MiB tmpfs mounted under ``tmp_path``; skipped where mounting is not allowed."""
+    with mounted_disk(tmp_path / "small-disk", 2 * 1024 * 1024) as disk:
+        yield disk

@@ -49,6 +49,7 @@ import socket
 import struct
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -171,12 +172,11 @@ class Posted:
     taken_at: int
     archived: bool = False  # media/{id}/only_me/ hides it from everyone but the owner
     edits: list[str] = field(default_factory=list)  # captions sent with edit_media
-    visible_at: float = 0.0  # time.monotonic() from which the account's media show it
+    visible_at: float = 0.0  # Emulator.clock() from which the account's media show it
 
-    @property
-    def visible(self) -> bool:
-        """Whether reads of the account's media show it yet (see ``Fault.lands_after``)."""
-        return time.monotonic() >= self.visible_at
+    def visible(self, now: float) -> bool:
+        """Whether reads of the account's media at ``now`` show it (``Fault.lands_after``)."""
+        return now >= self.visible_at
 
 
 @dataclass
@@ -220,6 +220,10 @@ class Emulator:
         self.arrivals: list[str] = []  # paths, as requests come in (before any delay)
         self.faults: list[Fault] = []
         self.logins: list[str] = []
+        # The clock that landing delays (Fault.lands_after) count in: a test whose bot
+        # runs on a clock of its own sets this to follow it, so that a configure landing
+        # minutes late costs no wall time.
+        self.clock: Callable[[], float] = time.monotonic
         # Time spent answering (from the request read to the answer written, fault
         # delays included), so a benchmark can take the emulator's own time out.
         self.service_seconds = 0.0
@@ -744,7 +748,7 @@ class _Handler(BaseHTTPRequestHandler):
         posted = Posted(kind, pk, code, account.username, caption,
                         str(alt) if alt is not None else None, links, upload_id, size, width,
                         height, taken_at,
-                        visible_at=time.monotonic() + self.lands_after)
+                        visible_at=self.emu.clock() + self.lands_after)
         with self.emu._lock:
             self.emu.posted.append(posted)
         return _media_json(posted, account)
@@ -768,7 +772,7 @@ class _Handler(BaseHTTPRequestHandler):
         if account is None:
             raise _Reply(404, {"message": "User not found", "status": "fail"})
         items = [_media_json(p, account) for p in reversed(self.emu.feed(account.username))
-                 if not p.archived and p.visible]
+                 if not p.archived and p.visible(self.emu.clock())]
         # Instagram answers about a dozen a page, whatever `count` asks for.
         count = min(int(self.query.get("count") or 12) or 12, PAGE_SIZE)
         max_id = self.query.get("max_id") or ""
@@ -819,7 +823,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._me()
         account = next((a for a in self.emu.accounts.values() if a.pk == user_pk), None)
         items = [_media_json(p, account) for p in self.emu.stories(account.username)
-                 if p.visible] if account else []
+                 if p.visible(self.emu.clock())] if account else []
         return {"reel": {"items": items} if items else None, "status": "ok"}
 
     # control -------------------------------------------------------------------------

@@ -294,3 +294,40 @@ def test_mixed_faults_at_random_end_with_every_article_posted_once(world: World)
     assert all(p.status == Status.FAILED and p.reason for p in failed), (seed, failed)
     assert set(per_article.values()) <= {1}, f"INSTAGRAM_FAULTS_SEED={seed}: duplicates"
     assert {p.link for p in posts if p.status == Status.POSTED} == set(per_article), seed
+
+
+# issue 14, fault 3: Instagram accepted a post up to minutes after the configure was
+# answered with an error. With the defaults (publishing_grace 10s, settle_after 1m, 3m,
+# 10m) the bot checks the account at each of those times, and uploads again only when
+# the post is missing at the last one. The emulator's clock follows the test's, so the
+# 200 s case takes no wall time. Meanwhile the other posts keep going out (min_gap is
+# 0 here): at 10 minutes the post was past the 20 most recent media, and the check
+# read that as "not posted" until it learnt to read back to the upload's time.
+SETTLE = (10, 60, 180, 600)
+
+
+@pytest.mark.parametrize("late", [17, 60, 200])
+def test_a_configure_that_lands_late_is_found_and_never_posted_twice(world: World,
+                                                                    late: int) -> None:
+    world.emulator.clock = lambda: world.clock.now.timestamp()
+    post = world.head()
+    world.emulator.inject(Fault(CONFIGURE, status=500, lands_after=late,
+                                body={"message": "Transcode error", "status": "fail"}))
+    world.tick()
+    sent = world.clock.now
+    assert world.post(post.id).status == Status.PUBLISHING
+    assert world.emulator.feed()[-1].caption == post.caption  # it did land, later
+
+    world.tick_until(lambda: world.post(post.id).status != Status.PUBLISHING,
+                     step=timedelta(seconds=10), bound=timedelta(minutes=15))
+
+    found = world.post(post.id)
+    assert found.status == Status.POSTED, found.reason
+    assert found.reason == "found on the account after an interrupted upload"
+    assert found.attempts == 1
+    due = next(t for t in SETTLE if t >= late)  # the first check that can see it
+    assert timedelta(seconds=late) <= found.updated_at - sent <= timedelta(seconds=due + 20)
+    world.tick_until(lambda: not world.bot.store.queued_posts(ACCOUNT),
+                     step=MINUTE, bound=timedelta(hours=1))
+    assert set(world.per_article().values()) == {1}
+    assert sum(world.per_article().values()) == ARTICLES

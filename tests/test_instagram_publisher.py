@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -427,6 +428,22 @@ def test_find_published_looks_past_the_first_page(
 
     assert publisher.find_published(files) is not None
     assert emulator.count("/feed/user/") >= 2
+
+
+def test_find_published_reads_back_to_the_uploads_time(
+        publisher: InstagramPublisher, emulator: Emulator, tmp_path: Path) -> None:
+    """While a late configure settles, other posts may go out (min_gap = 0, a priority
+    rule, publish --force): 25 of them pushed it out of the 20 most recent media, the
+    check said "not posted" and the bot posted it again (found by the suite)."""
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    files = post_files(tmp_path, post_id=1)
+    publisher.publish(files)
+    for post_id in range(2, 27):
+        publisher.publish(post_files(tmp_path, post_id=post_id,
+                                     article=f"https://editorialkaltim.com/?p={post_id}"))
+
+    assert publisher.find_published(files) is None  # the 20 most recent only
+    assert publisher.find_published(files, since=since) is not None
 
 
 def test_find_published_raises_instead_of_answering_none_on_a_network_error(

@@ -81,7 +81,8 @@ class ScriptedPublisher(Publisher):
         self.stories.append(files)
         return Published(media_id=f"s{files.post_id}", permalink="")
 
-    def find_published(self, files: PostFiles) -> Published | None:
+    def find_published(self, files: PostFiles, since: datetime | None = None
+                       ) -> Published | None:
         self.checks += 1
         for landed in self.landed:
             if landed.link == files.link:

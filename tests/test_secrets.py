@@ -12,8 +12,8 @@ The grep covers every command's output and every byte under the data dir: the SQ
 file with its WAL (events, reasons, render notes, the session column), cards, outbox,
 photo cache; and every page of the web desk a logged-in admin opens. The secrets: the
 Instagram password, the TOTP seed, every session id the emulator issued (plain and
-URL-encoded), the CSRF token, ``BOT_SECRET_KEY``, the Telegram bot token and the desk's
-admin password.
+URL-encoded), the CSRF token, ``BOT_SECRET_KEY``, the Telegram bot token, the desk's
+admin password and the push hook's token (sent right and wrong to ``/hooks/wordpress``).
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from tests.telegram_emulator import TOKEN, telegram_emulator
 from tests.webkit import ADMIN_HASH, ADMIN_PASSWORD, ADMIN_USER
 
 GROUP = -1001234567890
+HOOK_TOKEN = "kait-wordpress-" + "9f3c" * 8
 
 pytestmark = pytest.mark.slow
 
@@ -104,7 +105,7 @@ def test_no_secret_appears_in_any_output_or_file_of_a_full_run(tmp_path: Path,
                    BOT_SECRET_KEY=secret_key, IG_USERNAME=USERNAME, IG_PASSWORD=PASSWORD,
                    IG_TOTP_SECRET=TOTP_SEED, TELEGRAM_BOT_TOKEN=TOKEN,
                    BOT_TELEGRAM_API=telegram.url, BOT_ADMIN_USER=ADMIN_USER,
-                   BOT_ADMIN_PASSWORD_HASH=ADMIN_HASH)
+                   BOT_ADMIN_PASSWORD_HASH=ADMIN_HASH, BOT_HOOK_TOKEN=HOOK_TOKEN)
 
         def bot(*args: str, log_format: str = "human", ok: tuple[int, ...] = (0,)) -> str:
             out = tmp_path / f"out-{len(outputs)}.txt"
@@ -167,7 +168,7 @@ def test_no_secret_appears_in_any_output_or_file_of_a_full_run(tmp_path: Path,
     secrets = {"IG_PASSWORD": PASSWORD, "IG_TOTP_SECRET": TOTP_SEED,
                "BOT_SECRET_KEY": secret_key, "TELEGRAM_BOT_TOKEN": TOKEN,
                "the Telegram token's secret part": TOKEN.split(":", 1)[1],
-               "the desk's admin password": ADMIN_PASSWORD}
+               "the desk's admin password": ADMIN_PASSWORD, "BOT_HOOK_TOKEN": HOOK_TOKEN}
     for n, sid in enumerate(sessions):
         for form in {sid, unquote(sid), quote(unquote(sid), safe="")}:
             secrets[f"sessionid {n} ({form[:6]}…)"] = form
@@ -187,7 +188,7 @@ def test_no_secret_appears_in_any_output_or_file_of_a_full_run(tmp_path: Path,
             if secret.encode() in path.read_bytes():
                 leaks.append(f"{name} in {path.relative_to(data_dir)}")
     assert leaks == []
-    assert len(outputs) == 15 + 1 + len(DESK_PAGES) + 1 and len(files) >= 5
+    assert len(outputs) == 15 + 1 + 2 + len(DESK_PAGES) + 1 and len(files) >= 5
     # The echoed session id did reach the bot, and was redacted on the way in.
     assert any("invalid session [redacted]" in text for _label, text in outputs)
 
@@ -221,6 +222,12 @@ def _desk_pages(forks: ForkServer, env: dict[str, str], tmp_path: Path) -> list[
             "username": ADMIN_USER, "password": ADMIN_PASSWORD, "csrf_token": token.group(1),
             "next": "/"})
         assert answer.status_code == 200 and "/login" not in answer.url
+        # WordPress's push: once with the token, once with a wrong one (both logged).
+        for token in (HOOK_TOKEN, HOOK_TOKEN[::-1]):
+            answer = requests.post(base + "/hooks/wordpress", timeout=10,
+                                   headers={"X-Bot-Token": token}, json={"feed": "utama"})
+            assert answer.status_code in (200, 202, 403), answer.text
+            pages.append((f"POST /hooks/wordpress ({answer.status_code})", answer.text))
         for path in DESK_PAGES:
             answer = session.get(base + path, timeout=30)
             assert answer.status_code in (200, 503), (path, answer.status_code)

@@ -412,7 +412,7 @@ class Publishing:
         files = self.files(post)
         publisher = self.publishers.get(post.account)
         try:
-            found = publisher.find_published(files)
+            found = publisher.find_published(files, since=post.publishing_at)
         except PublishError as exc:
             log.warning("exactly-once check failed, will try again: %s", exc,
                         extra={"account": post.account, "post_id": post.id})

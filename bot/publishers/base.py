@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -80,8 +81,13 @@ class Publisher(ABC):
         """Publish the story card with a link to the article."""
 
     @abstractmethod
-    def find_published(self, files: PostFiles) -> Published | None:
-        """The exactly-once check: the post if it already landed (e.g. before a crash)."""
+    def find_published(self, files: PostFiles, since: datetime | None = None
+                       ) -> Published | None:
+        """The exactly-once check: the post if it already landed (e.g. before a crash).
+
+        ``since`` is when the upload that may have landed began: the check looks at
+        least as far back as that.
+        """
 
     # Follow-up operations. A publisher that cannot change a post once it is out says
     # so with PostRejected, which fails that follow-up action (a human must look).

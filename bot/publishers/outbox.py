@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +103,8 @@ class OutboxPublisher(Publisher):
             raise Transient(f"cannot write to the outbox {self.directory}: {exc}") from exc
         return Published(media_id=f"{files.basename}.story", permalink=str(target))
 
-    def find_published(self, files: PostFiles) -> Published | None:
+    def find_published(self, files: PostFiles, since: datetime | None = None
+                       ) -> Published | None:
         """The post is out if its metadata file exists."""
         paths = self._paths(files)
         if paths["meta"].is_file() and paths["card"].is_file():

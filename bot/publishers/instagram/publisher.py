@@ -23,7 +23,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -60,10 +60,15 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# How much of the account's own feed the exactly-once check reads: the bot posts at
-# most a few times an hour, and the check runs minutes after the attempt.
+# How much of the account's own feed the exactly-once check reads: at least the 20
+# most recent media, and on back past the moment the upload began (other posts may
+# have gone out while a late configure was settling: with min_gap = 0, a priority rule
+# or publish --force, many can), up to CHECK_PAGES pages.
 RECENT_MEDIA = 20
 _MAX_PAGES = 3
+CHECK_PAGES = 10
+# Instagram's clock and ours disagree a little; look this much further back.
+_CLOCK_SLACK = timedelta(minutes=10)
 
 PERMALINK = "https://www.instagram.com/p/{code}/"
 STORY_PERMALINK = "https://www.instagram.com/stories/{username}/{pk}/"
@@ -134,21 +139,25 @@ class InstagramPublisher(Publisher):
 
         return self._run("story", post, post_specific=True)
 
-    def find_published(self, files: PostFiles) -> Published | None:
+    def find_published(self, files: PostFiles, since: datetime | None = None
+                       ) -> Published | None:
         """The exactly-once check: the post among the account's recent media, or None.
 
         A post is this article's if its caption carries the article's link (with or
         without the UTM parameters). The feed is read with ``private_request``
         directly: instagrapi's ``user_medias_v1`` answers a network error with an
         empty list, which here would read as "not posted" and post a second time.
+        With ``since`` it reads on until it has passed media older than that; when
+        CHECK_PAGES are not enough it raises rather than answer "not posted".
         """
+        back_to = (since - _CLOCK_SLACK).timestamp() if since is not None else None
         def look(client: Client) -> Published | None:
             user_id = client.user_id
             if not user_id:
                 raise SessionExpired("exactly-once check: the saved session has no user id")
             max_id = ""
             seen = 0
-            for _ in range(_MAX_PAGES):
+            for _ in range(CHECK_PAGES):
                 reply = client.private_request(
                     f"feed/user/{user_id}/",
                     params={"max_id": max_id, "count": RECENT_MEDIA,
@@ -162,9 +171,14 @@ class InstagramPublisher(Publisher):
                                          permalink=PERMALINK.format(code=code))
                 seen += len(items)
                 max_id = str(reply.get("next_max_id") or "")
-                if seen >= RECENT_MEDIA or not max_id or not reply.get("more_available", True):
-                    break
-            return None
+                if not max_id or not reply.get("more_available", True):
+                    return None  # the whole feed was read
+                times = [t for t in (_taken_at(item) for item in items) if t is not None]
+                past = back_to is None or (bool(times) and min(times) < back_to)
+                if seen >= RECENT_MEDIA and past:
+                    return None
+            raise Transient(f"exactly-once check: {seen} media read and still not back to "
+                            "the upload's time; will look again")
 
         return self._run("exactly-once check", look)
 
@@ -448,3 +462,9 @@ def _fingerprint(settings: dict[str, Any]) -> str:
 
 
 __all__ = ["InstagramPublisher"]
+
+
+def _taken_at(item: dict[str, Any]) -> float | None:
+    """When a media item was posted (Unix time), if it says."""
+    value = item.get("taken_at")
+    return float(value) if isinstance(value, int | float) else None
