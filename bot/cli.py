@@ -22,6 +22,7 @@ from bot import __version__
 from bot.config import Config, load_config
 from bot.core import Bot, data_dir_from_env
 from bot.dates import local_time
+from bot.envfile import ENV_FILE, load_env_file
 from bot.errors import BotError, ConfigError, InvalidAction, NotFound
 from bot.logs import setup_logging
 from bot.memory import tune_allocator
@@ -58,10 +59,13 @@ def errors_to_exit_codes() -> Iterator[None]:
 class State:
     """Global options, and the config and core built from them on first use."""
 
-    def __init__(self, config_path: str | None, log_format: str | None, verbose: int) -> None:
+    def __init__(self, config_path: str | None, log_format: str | None, verbose: int,
+                 env_file: list[str] | None = None) -> None:
         self.config_path = config_path
         self.log_format = log_format
         self.verbose = verbose
+        #: Names of the variables ``./.env`` set (None: it was not read, as under tests).
+        self.env_file = env_file
         self._config: Config | None = None
         self._bot: Bot | None = None
 
@@ -119,14 +123,16 @@ def cli(ctx: click.Context, config_path: str | None, log_format: str | None,
     """
     # The daemon and the desk run for weeks; see bot/memory.py for why and what it saves.
     tune_allocator()
-    state = State(config_path, log_format, verbose)
+    env_file = ctx.obj if isinstance(ctx.obj, list) else None  # from main()
+    state = State(config_path, log_format, verbose, env_file)
     ctx.obj = state
     ctx.call_on_close(state.close)
 
 
 def main() -> NoReturn:
-    """Console-script entry point."""
-    cli.main(prog_name="bot")
+    """Console-script entry point: read ``./.env`` (unset variables only), then run."""
+    loaded = load_env_file()  # before click reads BOT_CONFIG and the other options
+    cli.main(prog_name="bot", obj=loaded)
     raise SystemExit(0)  # pragma: no cover - click exits itself
 
 
@@ -569,11 +575,15 @@ def check(state: State) -> None:
     Example:
         bot check
     """
-    from bot.checks import run_checks
+    from bot.checks import CheckResult, run_checks
     from bot.telegram.checks import telegram_checks
 
     config = state.config
     results = run_checks(config, data_dir_from_env()) + telegram_checks(config)
+    if state.env_file is not None and Path(ENV_FILE).is_file():
+        # Names only: the values may be secrets.
+        names = ", ".join(state.env_file) or "nothing (every variable in it was already set)"
+        results.insert(0, CheckResult("env file", "ok", f"{Path(ENV_FILE).resolve()} set {names}"))
     failed = False
     for result in results:
         click.echo(f"{result.level.upper():<5} {result.name}: {result.message}")

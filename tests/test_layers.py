@@ -24,7 +24,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
               "bot.captions", "bot.publishers", "bot.store")),
     ("base", ("bot", "bot.config", "bot.errors", "bot.models", "bot.units", "bot.dates",
               "bot.redact", "bot.limits", "bot.logs", "bot.templates", "bot.files",
-              "bot.memory")),
+              "bot.memory", "bot.envfile")),
 ]
 RANK = {name: rank for rank, (name, _) in enumerate(LAYERS)}
 

@@ -51,7 +51,7 @@ def run(*, tiny: bool = False, work: Path) -> list[Figure]:
     with emulator_process(USERNAME, PASSWORD) as emulator, feed_server() as server, \
             environment(BOT_INSTAGRAM_API=emulator.url, IG_USERNAME=USERNAME,
                         IG_PASSWORD=PASSWORD):
-        site = Site(server)
+        site = Site(server, per_page=posts)  # the whole backlog on the first page
         site.publish(posts)
         config = work / "bot.toml"
         config.write_text(bot_toml(
