@@ -17,6 +17,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from bot import memory
 from bot.alerts import Alerter
 from bot.articles import host_of
 from bot.cards.thumbs import thumbnail
@@ -88,6 +89,15 @@ class Bot:
     def renderer(self) -> Renderer:
         """Cards, captions and photos."""
         return Renderer(self.config, self.data_dir, self.http)
+
+    def release_memory(self) -> None:
+        """Between bursts of work: drop the renderer's image caches, return freed memory.
+
+        The daemon calls this when a poll's cards are done (see bot/memory.py).
+        """
+        if "renderer" in self.__dict__:  # never built just to be emptied
+            self.renderer.release_caches()
+        memory.trim()
 
     @cached_property
     def alerter(self) -> Alerter:
@@ -300,14 +310,21 @@ class Bot:
         """The post's card (or story card) file; NotFound if it has none in the data dir.
 
         A path from the store is only followed inside the data dir, so a bad row can
-        never make the web desk serve another file.
+        never make the web desk serve another file. A file this disk lacks is drawn
+        again (:meth:`PostRendering.redraw`), so the web process of a PaaS, whose disk
+        is not the worker's, shows the same cards.
         """
         post = self.store.post(post_id)
         raw = post.story_path if story else post.card_path
         if not raw:
             raise NotFound(f"post {post_id} has no {'story card' if story else 'card'}")
         path = Path(raw).resolve()
-        if not path.is_relative_to(self.data_dir.resolve()) or not path.is_file():
+        if not path.is_relative_to(self.data_dir.resolve()):
+            # Rendered by a process with another data dir: this one's copy, by name.
+            path = self.rendering.cards_dir.resolve() / Path(raw).name
+        # Not on this disk (another process rendered it, or a redeploy emptied the
+        # disk): drawn again from the store, which is the truth.
+        if not path.is_file() and not (self.rendering.redraw(post) and path.is_file()):
             raise NotFound(f"post {post_id}'s {'story' if story else 'card'} file is missing")
         return path
 

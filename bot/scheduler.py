@@ -556,7 +556,7 @@ class Daemon:
             if report.queued:
                 self._nudge(self.bot.config.feed(report.feed).accounts)
         if any(r.new for r in reports):
-            memory.trim()  # rendering freed tens of MB that the allocator would keep
+            self.bot.release_memory()  # the cards are made: their caches and freed buffers
 
     def _publish(self, account: str) -> None:
         self._guard(f"publish:{account}", lambda: self.publish_tick(account), account=account)

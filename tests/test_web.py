@@ -340,13 +340,23 @@ def test_images_are_served_by_post_id_never_by_path(admin: TestClient, seeded: S
 
 def test_a_card_path_outside_the_data_dir_is_not_served(admin: TestClient, seeded: Seeded,
                                                          bot: Bot, tmp_path: Path) -> None:
+    """A path outside the data dir is read as another process's: only its file name
+    counts, and the post's own card is drawn again under it in this data dir's cards/."""
+    from io import BytesIO
+
+    from PIL import Image
+
     secret = tmp_path / "secret.jpg"
     secret.write_bytes(b"not for the web")
     post_id = seeded.ids["queued"]
-    bot.store.update_post(post_id, card_path=str(secret))
-    assert admin.get(f"/posts/{post_id}/card.jpg").status_code == 404
-    bot.store.update_post(post_id, card_path=str(bot.data_dir / "cards" / ".." / ".." /
-                                                 "secret.jpg"))
+    for path in (secret, bot.data_dir / "cards" / ".." / ".." / "secret.jpg"):
+        bot.store.update_post(post_id, card_path=str(path))
+        response = admin.get(f"/posts/{post_id}/card.jpg")
+        assert response.status_code == 200 and b"not for the web" not in response.content
+        assert Image.open(BytesIO(response.content)).size == (1080, 1350)
+        assert (bot.data_dir / "cards" / "secret.jpg").is_file()
+        (bot.data_dir / "cards" / "secret.jpg").unlink()
+    bot.store.update_post(post_id, card_path=str(tmp_path / "notes.txt"))  # not a card
     assert admin.get(f"/posts/{post_id}/card.jpg").status_code == 404
 
 
@@ -758,3 +768,18 @@ def test_post_now_refuses_what_would_expire_or_is_not_queued(
     finally:
         old.close()
     assert bot.post(seeded.ids["queued"]).post_now_at is None
+
+
+def test_a_card_missing_from_this_disk_is_drawn_again_and_the_store_is_untouched(
+        admin: TestClient, seeded: Seeded, bot: Bot) -> None:
+    """As on a PaaS, where the web process's disk is not the worker's (or a redeploy
+    emptied it): the card is drawn from the store; the post stays as it went out."""
+    post_id = seeded.ids["posted"]
+    before, events = bot.store.post(post_id), len(bot.timeline(post_id))
+    card = Path(before.card_path or "")
+    card.unlink()
+    response = admin.get(f"/posts/{post_id}/card.jpg")
+    assert response.status_code == 200 and response.content[:2] == b"\xff\xd8"
+    assert card.is_file()
+    assert bot.store.post(post_id) == before
+    assert len(bot.timeline(post_id)) == events

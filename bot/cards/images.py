@@ -223,6 +223,12 @@ def resample_for(scale: float) -> Image.Resampling:
     return Image.Resampling.BICUBIC
 
 
+def release_image_caches() -> None:
+    """Empty this module's caches of whole images (see CardRenderer.release_caches)."""
+    for cached in (solid, scrim, top_scrim, rounded_mask):
+        cached.cache_clear()
+
+
 @lru_cache(maxsize=8)
 def solid(size: tuple[int, int], colour: RGB) -> Image.Image:
     """A cached plain ``RGB`` image; pasting one through a mask costs half of pasting a

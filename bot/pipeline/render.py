@@ -63,6 +63,10 @@ class Renderer:
         self.captions = CaptionWriter(config)
         self.photos = PhotoFetcher(config.fetch, data_dir / "photos", http)
 
+    def release_caches(self) -> None:
+        """Drop what the card renderer keeps for a burst of cards."""
+        self.cards.release_caches()
+
     def render(
         self, article: Article, *, out_dir: Path, basename: str, story: bool,
         preflight: bool = True, edits: Mapping[str, str] | None = None,
@@ -280,6 +284,32 @@ class PostRendering:
         self.alerter.alert(DISK_FULL, f"disk full: {exc}; posts wait until space returns",
                            actor=actor, post_id=post.id, account=post.account)
         return self.store.post(post.id)
+
+    def redraw(self, post: Post) -> bool:
+        """Draw a rendered post's card files again where this process's disk lacks them.
+
+        For a process that shares the store but not the data dir: on a PaaS the web
+        process runs apart from the worker that rendered the cards, and every redeploy
+        empties both disks. The files are drawn from the stored article and edits into
+        this data dir's ``cards/``, under the names the store gives; nothing in the store
+        changes (a posted post stays as it went out, caption included). False when the
+        post was never rendered or no longer renders (the reason is logged).
+        """
+        if not post.card_path or not post.card_path.endswith(".jpg"):
+            return False
+        card = self.cards_dir / Path(post.card_path).name  # by name: never outside cards/
+        try:
+            article = self.store.article_by_id(post.article_id)
+            with self._lock:
+                self.renderer.render(article, out_dir=self.cards_dir, basename=card.stem,
+                                     story=bool(post.story_path), edits=post.edits)
+        except (DiskFull, PreflightError, RenderError) as exc:
+            log.warning("could not redraw the card: %s", exc, extra={"post_id": post.id})
+            return False
+        except Exception:  # hostile input meets third-party decoders, as in render_post
+            log.exception("redrawing the card crashed", extra={"post_id": post.id})
+            return False
+        return card.is_file()
 
     def ensure_rendered(self, post: Post, *, actor: str) -> Post:
         """Render the post if its card is missing (e.g. after a crash before rendering)."""
