@@ -129,6 +129,24 @@ def test_posts_and_stories_are_recorded(setup: tuple[Bot, ScriptedPublisher, Clo
     assert "utm_source=instagram" in fake.landed[0].link
 
 
+def test_cards_lost_in_a_redeploy_are_drawn_again_not_failed(
+        setup: tuple[Bot, ScriptedPublisher, Clock], data_dir: Path) -> None:
+    """A PaaS redeploy empties the disk; the store (PostgreSQL there) keeps the queue."""
+    import shutil
+
+    bot, fake, _ = setup
+    renders = {p.id: len([e for e in bot.timeline(p.id) if e.kind == "render"])
+               for p in bot.store.queued_posts("editorialkaltim")}
+    shutil.rmtree(data_dir / "cards")
+    outcomes = bot.publish()
+    assert [o.status for o in outcomes] == ["posted"] * 3
+    for landed in fake.landed + fake.stories:
+        assert landed.card.is_file()
+    for post_id, count in renders.items():
+        assert len([e for e in bot.timeline(post_id) if e.kind == "render"]) == count + 1
+        assert bot.post(post_id).attempts == 1
+
+
 def test_transient_errors_back_off_then_fail(
         setup: tuple[Bot, ScriptedPublisher, Clock]) -> None:
     bot, fake, clock = setup
