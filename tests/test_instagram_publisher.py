@@ -446,6 +446,27 @@ def test_find_published_reads_back_to_the_uploads_time(
     assert publisher.find_published(files, since=since) is not None
 
 
+def test_find_published_reads_deeper_for_every_post_made_since_the_upload(
+        publisher: InstagramPublisher, emulator: Emulator, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fixed page budget ran out once the bot had posted more than it holds since an
+    ambiguous upload: the check raised at every tick for good, and the post stayed
+    ``publishing`` (the 30-minute soak found 36). The bot says how many it made."""
+    import bot.publishers.instagram.publisher as module
+
+    monkeypatch.setattr(module, "CHECK_PAGES", 2)  # 24 media at the emulator's page size
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    files = post_files(tmp_path, post_id=1)
+    publisher.publish(files)
+    for post_id in range(2, 42):
+        publisher.publish(post_files(tmp_path, post_id=post_id,
+                                     article=f"https://editorialkaltim.com/?p={post_id}"))
+
+    with pytest.raises(Transient, match="still not back"):
+        publisher.find_published(files, since=since)
+    assert publisher.find_published(files, since=since, newer=40) is not None
+
+
 def test_find_published_raises_instead_of_answering_none_on_a_network_error(
         publisher: InstagramPublisher, emulator: Emulator, tmp_path: Path) -> None:
     files = post_files(tmp_path)

@@ -61,6 +61,8 @@ class ScriptedPublisher(Publisher):
         self.story_errors: list[PublishError] = []
         self.land_before_error = False  # e.g. a timeout after configure succeeded
         self.checks = 0
+        self.check_errors: list[PublishError] = []
+        self.newer: list[int] = []  # what each exactly-once check was told
 
     def publish(self, files: PostFiles, progress: Progress | None = None) -> Published:
         if progress is not None:
@@ -81,9 +83,12 @@ class ScriptedPublisher(Publisher):
         self.stories.append(files)
         return Published(media_id=f"s{files.post_id}", permalink="")
 
-    def find_published(self, files: PostFiles, since: datetime | None = None
-                       ) -> Published | None:
+    def find_published(self, files: PostFiles, since: datetime | None = None, *,
+                       newer: int = 0) -> Published | None:
         self.checks += 1
+        self.newer.append(newer)
+        if self.check_errors:
+            raise self.check_errors.pop(0)
         for landed in self.landed:
             if landed.link == files.link:
                 return Published(media_id=f"m{files.post_id}", permalink="https://ig/p/found")
@@ -286,6 +291,31 @@ def test_an_ambiguous_upload_is_checked_over_the_settle_window_before_a_new_uplo
     assert [f.post_id for f in fake.landed].count(post_id) == 1
     requeued = [e.reason for e in bot.timeline(post_id) if e.to_status == "queued"][-1]
     assert "at 4 checks over 10m" in requeued
+
+
+def test_a_check_that_cannot_answer_waits_a_minute_and_is_told_what_went_out_since(
+        setup: tuple[Bot, ScriptedPublisher, Clock]) -> None:
+    """A check that raises is not repeated at every tick (36 such posts, each reading
+    ten pages a tick, held the soak's queue back); each check hears how many posts the
+    bot made on the account since the upload, so it knows how deep to read."""
+    bot, fake, clock = setup
+    fake.lands_late = True
+    post_id = first_queued(bot)
+    fake.errors = [Ambiguous("HTTP 502 from media/configure/")]
+    bot.publishing.publish_account("editorialkaltim", limit=1)
+    start = clock.now
+    fake.check_errors = [Transient("exactly-once check: still not back to the upload's time")]
+    clock.now = start + timedelta(seconds=11)
+    bot.publish()  # the check fails; the other two posts go out meanwhile
+    assert fake.checks == 1 and len(fake.landed) == 2
+    for seconds in (21, 41, 61):
+        clock.now = start + timedelta(seconds=seconds)
+        bot.publishing.recover()
+        assert fake.checks == 1, seconds  # waiting out the minute
+    clock.now = start + timedelta(seconds=72)
+    bot.publishing.recover()
+    assert fake.checks == 2 and fake.newer == [0, 2]
+    assert bot.post(post_id).status == Status.PUBLISHING  # not there yet: next check later
 
 
 def test_a_post_that_lands_during_the_settle_window_is_found_not_posted_again(

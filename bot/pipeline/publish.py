@@ -66,6 +66,8 @@ log = logging.getLogger(__name__)
 
 HOSTNAME = socket.gethostname()
 _QUEUE_PAGE = 100
+# A failed exactly-once check (not an answer of "not posted") is tried again this much later.
+CHECK_RETRY = timedelta(minutes=1)
 
 
 def process_tag() -> str:
@@ -411,11 +413,18 @@ class Publishing:
         """
         files = self.files(post)
         publisher = self.publishers.get(post.account)
+        since = post.publishing_at
+        newer = self.store.posted_count(post.account, since) if since is not None else 0
         try:
-            found = publisher.find_published(files, since=post.publishing_at)
+            found = publisher.find_published(files, since=since, newer=newer)
         except PublishError as exc:
-            log.warning("exactly-once check failed, will try again: %s", exc,
+            # Not at every tick: a check that cannot answer now (the account unreadable,
+            # or its feed too deep) would otherwise crowd out the queue behind it.
+            retry_at = self.clock() + CHECK_RETRY
+            log.warning("exactly-once check failed, will try again at %s: %s",
+                        local_time(retry_at, self.config.tz), exc,
                         extra={"account": post.account, "post_id": post.id})
+            self.store.update_post(post.id, next_attempt_at=retry_at)
             return None
         checked = {"attempts": post.attempts, "publishing_at": post.publishing_at}
         if found is not None:
@@ -491,7 +500,10 @@ class Publishing:
     def _check_due(self, post: Post) -> bool:
         schedule = self.config.publish.settle_schedule
         wait = schedule[min(post.settle_checks, len(schedule) - 1)]
-        return self.clock() - self._settle_from(post) >= wait
+        now = self.clock()
+        if post.next_attempt_at is not None and now < post.next_attempt_at:
+            return False  # the last check could not answer; see settle
+        return now - self._settle_from(post) >= wait
 
     # -- outcomes ----------------------------------------------------------------
 

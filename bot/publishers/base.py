@@ -81,12 +81,14 @@ class Publisher(ABC):
         """Publish the story card with a link to the article."""
 
     @abstractmethod
-    def find_published(self, files: PostFiles, since: datetime | None = None
-                       ) -> Published | None:
+    def find_published(self, files: PostFiles, since: datetime | None = None, *,
+                       newer: int = 0) -> Published | None:
         """The exactly-once check: the post if it already landed (e.g. before a crash).
 
         ``since`` is when the upload that may have landed began: the check looks at
-        least as far back as that.
+        least as far back as that. ``newer`` is how many posts the bot itself has put
+        on the account since then, so a publisher that reads the account page by page
+        knows how deep the post may lie.
         """
 
     # Follow-up operations. A publisher that cannot change a post once it is out says

@@ -103,8 +103,8 @@ class OutboxPublisher(Publisher):
             raise Transient(f"cannot write to the outbox {self.directory}: {exc}") from exc
         return Published(media_id=f"{files.basename}.story", permalink=str(target))
 
-    def find_published(self, files: PostFiles, since: datetime | None = None
-                       ) -> Published | None:
+    def find_published(self, files: PostFiles, since: datetime | None = None, *,
+                       newer: int = 0) -> Published | None:
         """The post is out if its metadata file exists."""
         paths = self._paths(files)
         if paths["meta"].is_file() and paths["card"].is_file():

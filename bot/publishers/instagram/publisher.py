@@ -63,10 +63,13 @@ T = TypeVar("T")
 # How much of the account's own feed the exactly-once check reads: at least the 20
 # most recent media, and on back past the moment the upload began (other posts may
 # have gone out while a late configure was settling: with min_gap = 0, a priority rule
-# or publish --force, many can), up to CHECK_PAGES pages.
+# or publish --force, many can). It reads up to CHECK_PAGES pages, plus a page for
+# every RECENT_MEDIA posts the bot itself has made since the upload, never more than
+# MAX_CHECK_PAGES.
 RECENT_MEDIA = 20
 _MAX_PAGES = 3
 CHECK_PAGES = 10
+MAX_CHECK_PAGES = 60
 # Instagram's clock and ours disagree a little; look this much further back.
 _CLOCK_SLACK = timedelta(minutes=10)
 
@@ -139,8 +142,8 @@ class InstagramPublisher(Publisher):
 
         return self._run("story", post, post_specific=True)
 
-    def find_published(self, files: PostFiles, since: datetime | None = None
-                       ) -> Published | None:
+    def find_published(self, files: PostFiles, since: datetime | None = None, *,
+                       newer: int = 0) -> Published | None:
         """The exactly-once check: the post among the account's recent media, or None.
 
         A post is this article's if its caption carries the article's link (with or
@@ -148,16 +151,17 @@ class InstagramPublisher(Publisher):
         directly: instagrapi's ``user_medias_v1`` answers a network error with an
         empty list, which here would read as "not posted" and post a second time.
         With ``since`` it reads on until it has passed media older than that; when
-        CHECK_PAGES are not enough it raises rather than answer "not posted".
+        the pages it may read are not enough it raises rather than answer "not posted".
         """
         back_to = (since - _CLOCK_SLACK).timestamp() if since is not None else None
+        pages = min(MAX_CHECK_PAGES, CHECK_PAGES + -(-max(0, newer) // RECENT_MEDIA))
         def look(client: Client) -> Published | None:
             user_id = client.user_id
             if not user_id:
                 raise SessionExpired("exactly-once check: the saved session has no user id")
             max_id = ""
             seen = 0
-            for _ in range(CHECK_PAGES):
+            for _ in range(pages):
                 reply = client.private_request(
                     f"feed/user/{user_id}/",
                     params={"max_id": max_id, "count": RECENT_MEDIA,
