@@ -454,7 +454,7 @@ def test_find_published_reads_deeper_for_every_post_made_since_the_upload(
     ``publishing`` (the 30-minute soak found 36). The bot says how many it made."""
     import bot.publishers.instagram.publisher as module
 
-    monkeypatch.setattr(module, "CHECK_PAGES", 2)  # 24 media at the emulator's page size
+    monkeypatch.setattr(module, "CHECK_MEDIA", 24)  # two pages at the emulator's size
     since = datetime.now(UTC) - timedelta(seconds=1)
     files = post_files(tmp_path, post_id=1)
     publisher.publish(files)

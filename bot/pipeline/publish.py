@@ -58,6 +58,7 @@ from bot.pipeline.decide import BACKLOG_REASON
 from bot.pipeline.render import PostRendering
 from bot.policy import Bypass, Policy, Verdict, is_expired, verdict
 from bot.publishers import PostFiles, Published, PublisherPool
+from bot.publishers.base import CHECK_SLACK
 from bot.rules import priority_match
 from bot.store import Store
 from bot.units import format_duration
@@ -414,7 +415,8 @@ class Publishing:
         files = self.files(post)
         publisher = self.publishers.get(post.account)
         since = post.publishing_at
-        newer = self.store.posted_count(post.account, since) if since is not None else 0
+        newer = (self.store.posted_count(post.account, since - CHECK_SLACK)
+                 if since is not None else 0)
         try:
             found = publisher.find_published(files, since=since, newer=newer)
         except PublishError as exc:

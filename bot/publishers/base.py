@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +58,10 @@ class LiveState:
     caption: str | None
     archived: bool
 
+# The exactly-once check looks this much before the upload's start: Instagram's clock
+# and ours disagree a little. Posts the bot made since then may lie on top of it.
+CHECK_SLACK = timedelta(minutes=10)
+
 
 class Publisher(ABC):
     """Puts posts out. Raises only :class:`bot.errors.PublishError` subclasses."""
@@ -86,9 +90,9 @@ class Publisher(ABC):
         """The exactly-once check: the post if it already landed (e.g. before a crash).
 
         ``since`` is when the upload that may have landed began: the check looks at
-        least as far back as that. ``newer`` is how many posts the bot itself has put
-        on the account since then, so a publisher that reads the account page by page
-        knows how deep the post may lie.
+        least as far back as that, less CHECK_SLACK. ``newer`` is how many posts the
+        bot itself has put on the account since ``since - CHECK_SLACK``, so a
+        publisher that reads the account page by page knows how deep the post may lie.
         """
 
     # Follow-up operations. A publisher that cannot change a post once it is out says

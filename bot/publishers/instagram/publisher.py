@@ -23,7 +23,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -44,7 +44,15 @@ from bot.errors import (
     Transient,
 )
 from bot.models import AccountState, Actor, UploadStage
-from bot.publishers.base import LivePost, LiveState, PostFiles, Progress, Published, Publisher
+from bot.publishers.base import (
+    CHECK_SLACK,
+    LivePost,
+    LiveState,
+    PostFiles,
+    Progress,
+    Published,
+    Publisher,
+)
 from bot.publishers.instagram.errors import describe, is_login_required, translate
 from bot.publishers.instagram.session import (
     Credentials,
@@ -61,17 +69,15 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # How much of the account's own feed the exactly-once check reads: at least the 20
-# most recent media, and on back past the moment the upload began (other posts may
-# have gone out while a late configure was settling: with min_gap = 0, a priority rule
-# or publish --force, many can). It reads up to CHECK_PAGES pages, plus a page for
-# every RECENT_MEDIA posts the bot itself has made since the upload, never more than
-# MAX_CHECK_PAGES.
+# most recent media, and on back past the moment the upload began, less CHECK_SLACK
+# (other posts may have gone out while a late configure was settling: with min_gap =
+# 0, a priority rule or publish --force, many can). It reads at most CHECK_MEDIA
+# media plus every post the bot itself made since that moment (the caller's
+# ``newer``; pages hold 12 to 20), and never more than MAX_CHECK_PAGES pages.
 RECENT_MEDIA = 20
 _MAX_PAGES = 3
-CHECK_PAGES = 10
-MAX_CHECK_PAGES = 60
-# Instagram's clock and ours disagree a little; look this much further back.
-_CLOCK_SLACK = timedelta(minutes=10)
+CHECK_MEDIA = 200
+MAX_CHECK_PAGES = 100
 
 PERMALINK = "https://www.instagram.com/p/{code}/"
 STORY_PERMALINK = "https://www.instagram.com/stories/{username}/{pk}/"
@@ -153,15 +159,17 @@ class InstagramPublisher(Publisher):
         With ``since`` it reads on until it has passed media older than that; when
         the pages it may read are not enough it raises rather than answer "not posted".
         """
-        back_to = (since - _CLOCK_SLACK).timestamp() if since is not None else None
-        pages = min(MAX_CHECK_PAGES, CHECK_PAGES + -(-max(0, newer) // RECENT_MEDIA))
+        back_to = (since - CHECK_SLACK).timestamp() if since is not None else None
+        budget = CHECK_MEDIA + max(0, newer)
         def look(client: Client) -> Published | None:
             user_id = client.user_id
             if not user_id:
                 raise SessionExpired("exactly-once check: the saved session has no user id")
             max_id = ""
             seen = 0
-            for _ in range(pages):
+            for _ in range(MAX_CHECK_PAGES):
+                if seen >= budget:
+                    break
                 reply = client.private_request(
                     f"feed/user/{user_id}/",
                     params={"max_id": max_id, "count": RECENT_MEDIA,
