@@ -418,13 +418,18 @@ def test_find_published_matches_a_caption_with_the_bare_article_link(
     assert publisher.find_published(post_files(tmp_path)) is not None
 
 
+def publish_others(publisher: InstagramPublisher, tmp_path: Path, ids: range) -> None:
+    """Posts of other articles that went out after the one a test looks for."""
+    for post_id in ids:
+        publisher.publish(post_files(tmp_path, post_id=post_id,
+                                     article=f"https://editorialkaltim.com/?p={post_id}"))
+
+
 def test_find_published_looks_past_the_first_page(
         publisher: InstagramPublisher, emulator: Emulator, tmp_path: Path) -> None:
     files = post_files(tmp_path, post_id=1)
     publisher.publish(files)
-    for post_id in range(2, 16):
-        publisher.publish(post_files(tmp_path, post_id=post_id,
-                                     article=f"https://editorialkaltim.com/?p={post_id}"))
+    publish_others(publisher, tmp_path, range(2, 16))
 
     assert publisher.find_published(files) is not None
     assert emulator.count("/feed/user/") >= 2
@@ -438,9 +443,7 @@ def test_find_published_reads_back_to_the_uploads_time(
     since = datetime.now(UTC) - timedelta(seconds=1)
     files = post_files(tmp_path, post_id=1)
     publisher.publish(files)
-    for post_id in range(2, 27):
-        publisher.publish(post_files(tmp_path, post_id=post_id,
-                                     article=f"https://editorialkaltim.com/?p={post_id}"))
+    publish_others(publisher, tmp_path, range(2, 27))
 
     assert publisher.find_published(files) is None  # the 20 most recent only
     assert publisher.find_published(files, since=since) is not None
@@ -458,9 +461,7 @@ def test_find_published_reads_deeper_for_every_post_made_since_the_upload(
     since = datetime.now(UTC) - timedelta(seconds=1)
     files = post_files(tmp_path, post_id=1)
     publisher.publish(files)
-    for post_id in range(2, 42):
-        publisher.publish(post_files(tmp_path, post_id=post_id,
-                                     article=f"https://editorialkaltim.com/?p={post_id}"))
+    publish_others(publisher, tmp_path, range(2, 42))
 
     with pytest.raises(Transient, match="still not back"):
         publisher.find_published(files, since=since)

@@ -122,6 +122,17 @@ def first_queued(bot: Bot) -> int:
     return bot.store.queued_posts("editorialkaltim")[0].id
 
 
+def ambiguous_upload(bot: Bot, fake: ScriptedPublisher,
+                     error: str = "HTTP 502 from media/configure/") -> int:
+    """The first queued post's upload ends ambiguous, as Instagram's may (posts can
+    land minutes late); returns the post's id."""
+    fake.lands_late = True
+    post_id = first_queued(bot)
+    fake.errors = [Ambiguous(error)]
+    bot.publishing.publish_account("editorialkaltim", limit=1)
+    return post_id
+
+
 def test_posts_and_stories_are_recorded(setup: tuple[Bot, ScriptedPublisher, Clock]) -> None:
     bot, fake, _ = setup
     outcomes = bot.publish()
@@ -271,10 +282,7 @@ def test_publishing_post_of_a_dead_process_is_settled_after_grace(
 def test_an_ambiguous_upload_is_checked_over_the_settle_window_before_a_new_upload(
         setup: tuple[Bot, ScriptedPublisher, Clock]) -> None:
     bot, fake, clock = setup
-    fake.lands_late = True  # as Instagram: a configure can show minutes later
-    post_id = first_queued(bot)
-    fake.errors = [Ambiguous("HTTP 502 from media/configure/")]
-    bot.publishing.publish_account("editorialkaltim", limit=1)
+    post_id = ambiguous_upload(bot, fake)
     start = clock.now
     # Checks at the grace (10 s), then 1, 3 and 10 minutes after the failure.
     for seconds, checks in ((9, 0), (11, 1), (59, 1), (61, 2), (181, 3), (599, 3)):
@@ -299,10 +307,7 @@ def test_a_check_that_cannot_answer_waits_a_minute_and_is_told_what_went_out_sin
     ten pages a tick, held the soak's queue back); each check hears how many posts the
     bot made on the account since the upload, so it knows how deep to read."""
     bot, fake, clock = setup
-    fake.lands_late = True
-    post_id = first_queued(bot)
-    fake.errors = [Ambiguous("HTTP 502 from media/configure/")]
-    bot.publishing.publish_account("editorialkaltim", limit=1)
+    post_id = ambiguous_upload(bot, fake)
     start = clock.now
     fake.check_errors = [Transient("exactly-once check: still not back to the upload's time")]
     clock.now = start + timedelta(seconds=11)
@@ -321,10 +326,7 @@ def test_a_check_that_cannot_answer_waits_a_minute_and_is_told_what_went_out_sin
 def test_a_post_that_lands_during_the_settle_window_is_found_not_posted_again(
         setup: tuple[Bot, ScriptedPublisher, Clock]) -> None:
     bot, fake, clock = setup
-    fake.lands_late = True
-    post_id = first_queued(bot)
-    fake.errors = [Ambiguous("read timeout after configure")]
-    bot.publishing.publish_account("editorialkaltim", limit=1)
+    post_id = ambiguous_upload(bot, fake, "read timeout after configure")
     start = clock.now
     clock.now = start + timedelta(seconds=11)
     bot.publish()  # first check: not there yet; the other posts go out meanwhile
@@ -412,10 +414,7 @@ def test_a_dead_process_whose_configure_may_have_left_waits_for_the_checks(
 def test_a_human_retry_checks_at_once_and_does_not_wait_for_the_window(
         setup: tuple[Bot, ScriptedPublisher, Clock]) -> None:
     bot, fake, _ = setup
-    fake.lands_late = True
-    post_id = first_queued(bot)
-    fake.errors = [Ambiguous("HTTP 502 from media/configure/")]
-    bot.publishing.publish_account("editorialkaltim", limit=1)
+    post_id = ambiguous_upload(bot, fake)
     post = bot.retry(post_id, actor="cli:redaksi")
     assert fake.checks == 1
     assert post.status == Status.QUEUED
