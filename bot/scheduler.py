@@ -39,7 +39,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.events import (
     EVENT_JOB_ERROR,
@@ -70,9 +70,11 @@ from bot.store.lock import (
     SchedulerLock,
     process_id,
 )
-from bot.telegram.worker import TelegramWorker
 from bot.triggers import feed_trigger, poll_phases
 from bot.units import format_duration
+
+if TYPE_CHECKING:
+    from bot.telegram.worker import TelegramWorker
 
 log = logging.getLogger(__name__)
 
@@ -426,6 +428,10 @@ class Daemon:
         A missing or malformed token turns Telegram off (an ERROR line and an alert),
         never publishing: the daemon goes on without it.
         """
+        if self.bot.config.telegram is None:
+            return None  # and its modules never imported: 0.8 MiB a worker without it keeps
+        from bot.telegram.worker import TelegramWorker
+
         key = "telegram:off"
         try:
             worker = TelegramWorker.from_bot(self.bot)

@@ -8,14 +8,15 @@ and a feed that reuses one guid.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from babel.dates import format_date
 
 from bot.articles import Article, absolute_link, link_slug, plain_text, unexpanded_entities
-from bot.dates import parse_localized_date
+from bot.dates import parse_localized_date, tanggal
 from bot.feeds import ParsedFeed, declared_entities, parse_feed
 
 FEEDS = Path(__file__).parent / "feeds"
@@ -79,6 +80,17 @@ def test_indonesian_month_names_are_read_and_the_unreadable_is_noted() -> None:
 def test_localized_dates(raw: str, languages: tuple[str, ...],
                          expected: datetime | None) -> None:
     assert parse_localized_date(raw, languages, WITA) == expected
+
+
+def test_card_dates_match_babels_formatter_for_every_day_of_a_leap_year() -> None:
+    # tanggal() sets CLDR's names itself (see bot/dates.py); Babel's formatter is the reference.
+    start = datetime(2024, 1, 1, 12, tzinfo=UTC)
+    for offset in range(366):
+        moment = start + timedelta(days=offset)
+        expected = format_date(moment.astimezone(WITA).date(), "EEEE, d MMMM y", locale="id")
+        assert tanggal(moment, WITA) == expected
+    # Late evening in UTC is already tomorrow in Balikpapan.
+    assert tanggal(datetime(2024, 10, 27, 20, tzinfo=UTC), WITA) == "Senin, 28 Oktober 2024"
 
 
 def test_dates_survive_the_store_round_trip() -> None:

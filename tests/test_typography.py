@@ -163,6 +163,28 @@ def test_the_fallback_fonts_ship_with_their_licence() -> None:
     assert sum(p.stat().st_size for p in FALLBACK_FONTS) < 3_000_000
 
 
+def test_each_font_s_family_and_coverage_are_read_from_the_file() -> None:
+    families = [Typeface(path, 700).family for path in (DEFAULT_FONT, *FALLBACK_FONTS)]
+    assert families == ["Plus Jakarta Sans", "Noto Sans", "Noto Sans Arabic Latin",
+                        "Noto Sans CJK SC"]
+    # The cmap is read against placeholder glyph names (bot/cards/fonts.py); what it
+    # covers is what FreeType draws: a real glyph, not the font's .notdef box.
+    cjk = Typeface(FALLBACK_FONTS[2], 700)
+    assert cjk.covers("东加里曼丹") and not cjk.covers("\U0001f389")
+    font = cjk.at(40)
+    assert bytes(font.getmask("东")) != bytes(font.getmask("\U0010fffd"))
+
+
+def test_releasing_the_font_book_closes_its_faces_and_the_next_card_reopens_them() -> None:
+    r = renderer()
+    first = r.render(article(HEADLINES["chinese"]), None)
+    assert r.fonts.headline._sizes and any(f._sizes for f in r.fonts.fallbacks)
+    r.release_caches()
+    assert not r.fonts.headline._sizes and not any(f._sizes for f in r.fonts.fallbacks)
+    again = r.render(article(HEADLINES["chinese"]), None)
+    assert again.to_jpeg() == first.to_jpeg()
+
+
 # ---------------------------------------------------------------------- punctuation fit
 
 
