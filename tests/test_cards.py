@@ -627,3 +627,36 @@ def test_cover_picks_a_cheap_filter_that_looks_like_lanczos(
                              box=(left, top, left + crop_w, top + crop_h))
     # 38 dB and above is the same picture to the eye.
     assert _psnr(cover(photo, (1080, 1350)), reference) >= 38
+
+
+def test_a_burst_of_different_headlines_keeps_no_image_per_card(photo: Image.Image) -> None:
+    # What the renderer keeps between cards must not grow with the cards: the overlay's
+    # shade and scrim follow each headline's height, and a cache of them by size held
+    # tens of megabytes through a burst (bot/cards/images.py, solid).
+    from bot.cards import images
+
+    r = renderer()
+    words = ("Pemkab Kutim bahas anggaran jelang Pilkada warga Sangatta banjir Bupati "
+             "tinjau jalan rusak bantuan sosial disalurkan ke desa terpencil").split()
+
+    def kept() -> tuple[dict[str, int], dict[str, int]]:
+        caches = {name: f.cache_info().currsize for name, f in vars(images).items()
+                  if hasattr(f, "cache_info")}
+        held = {name: len(value) for name, value in vars(r).items()
+                if isinstance(value, dict)}
+        return caches, held
+
+    def burst(lengths: range) -> set[tuple[int, int]]:
+        shapes = set()
+        for n in lengths:
+            title = " ".join(words[:n])
+            for story in (False, True):
+                card = r.render(article(title), photo, story=story)
+                shapes.add((card.headline_size, len(card.headline_lines)))
+        return shapes
+
+    first = burst(range(2, 8))  # short headlines, then long ones: other sizes, other lines
+    after_first = kept()
+    second = burst(range(9, 19))
+    assert second - first  # the second burst's headline blocks had heights of their own
+    assert kept() == after_first
