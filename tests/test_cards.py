@@ -636,8 +636,9 @@ def test_a_burst_of_different_headlines_keeps_no_image_per_card(photo: Image.Ima
     from bot.cards import images
 
     r = renderer()
-    words = ("Pemkab Kutim bahas anggaran jelang Pilkada warga Sangatta banjir Bupati "
-             "tinjau jalan rusak bantuan sosial disalurkan ke desa terpencil").split()
+    words = ["Pemkab", "Kutim", "bahas", "anggaran", "jelang", "Pilkada", "warga",
+             "Sangatta", "banjir", "Bupati", "tinjau", "jalan", "rusak", "bantuan",
+             "sosial", "disalurkan", "ke", "desa", "terpencil"]
 
     def kept() -> tuple[dict[str, int], dict[str, int]]:
         caches = {name: f.cache_info().currsize for name, f in vars(images).items()
