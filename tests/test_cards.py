@@ -6,6 +6,7 @@ import io
 import math
 import time
 from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -661,3 +662,30 @@ def test_a_burst_of_different_headlines_keeps_no_image_per_card(photo: Image.Ima
     second = burst(range(9, 19))
     assert second - first  # the second burst's headline blocks had heights of their own
     assert kept() == after_first
+
+
+def test_only_the_rows_above_the_scrim_are_filtered_and_no_seam_shows() -> None:
+    # A large photo is reduced with the area average above the overlay's full-strength
+    # scrim and sampled from the nearest pixel below it (bot/cards/images.py, cover).
+    photo = decode_image(imagekit.jpeg(imagekit.landscape((4032, 3024))))
+    filtered = cover(photo, POST_SIZE)
+    split = cover(photo, POST_SIZE, filtered_rows=800)
+    assert split.size == POST_SIZE
+    assert split.crop((0, 0, 1080, 800)).tobytes() == filtered.crop((0, 0, 1080, 800)).tobytes()
+    assert split.tobytes() != filtered.tobytes() and _psnr(split, filtered) >= 38
+    assert photo.size == (2016, 1512)  # DCT-scaled; its 4:5 crop is 1209.6 px wide
+    nearest = photo.resize(POST_SIZE, Image.Resampling.NEAREST,
+                           box=(403.2, 0, 403.2 + 1209.6, 1512))
+    lower = (0, 800, 1080, 1350)
+    assert _psnr(split.crop(lower), nearest.crop(lower)) >= 45  # the same grid as NEAREST
+    # Across the seam the rows change no more than between any two rows above it.
+    rows = [ImageStat.Stat(split.crop((0, y, 1080, y + 1))).mean for y in range(790, 810)]
+    steps = [max(abs(a - b) for a, b in zip(r1, r2, strict=True))
+             for r1, r2 in pairwise(rows)]
+    assert steps[9] <= max(steps[:9]) + 1
+    # The overlay card passes the rows above its scrim's full strength: what changes
+    # is under the scrim, at under a fifth of the photo's contrast.
+    card = renderer().render(article(), photo).image
+    full = renderer().render(article(), filtered).image  # already card-sized: no resample
+    worst = max(high for _, high in ImageChops.difference(card, full).getextrema())
+    assert worst <= 0.18 * 255

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageChops, ImageDraw, ImageFont
 
 from bot.articles import Article
 from bot.cards import MARGIN, POST_SIZE, Card, CardRenderer
@@ -305,3 +305,90 @@ def test_example_typography_cards_exist() -> None:
         assert path.stat().st_size < 400_000, name
         with Image.open(path) as image:
             assert image.size == POST_SIZE
+
+
+# ---------------------------------------------------------------------- drawing and fitting
+
+
+DRAWN_FACES = {"latin": Typeface(DEFAULT_FONT, 800), "cjk": Typeface(FALLBACK_FONTS[2], 700)}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(["Jelang Pilkada 2024", "KUTIM", "Sangatta Utara", "Ágúst Łódź",
+                        "东加里曼丹", "Выборы"]),
+       st.sampled_from(["ls", "rs", "ms", "lm", "la", "rd"]),
+       st.floats(700, 1000), st.floats(130, 230), st.sampled_from([24, 26, 71, 88]))
+def test_text_is_drawn_as_pillow_draws_it_and_boxed_as_textbbox(
+        text: str, anchor: str, x: float, y: float, size: int) -> None:
+    # Typeface.draw lays a run out once, where ImageDraw.text and textbbox laid it out
+    # twice; the pixels and the box must be Pillow's own (bot/cards/fonts.py, Stamp).
+    # (No tightened punctuation here: the punctuation fit sets that in pieces.)
+    face = DRAWN_FACES["cjk" if text.startswith("东") else "latin"]
+    font = face.at(size)
+    ours, pillows = (Image.new("RGB", (1800, 330), (12, 30, 60)) for _ in range(2))
+    box = face.draw(ImageDraw.Draw(ours), (x, y), text, size, (250, 240, 10), anchor)
+    draw = ImageDraw.Draw(pillows)
+    draw.text((x, y), text, font=font, fill=(250, 240, 10), anchor=anchor)
+    assert ours.tobytes() == pillows.tobytes()
+    assert box == tuple(int(v) for v in draw.textbbox((x, y), text, font=font, anchor=anchor))
+
+
+@pytest.mark.parametrize(("text", "tracking"), [("Senin, 28 Oktober 2024", 0.0),
+                                                 ("Rp1,5 miliar.", 0.0), ("PILKADA 2024", 2.4)])
+def test_a_stamp_draws_what_drawing_in_pieces_draws(text: str, tracking: float) -> None:
+    # Text set in pieces (the punctuation fit, letter-spacing) is kept as one mask when
+    # it repeats from card to card; the mask draws what the pieces draw.
+    face = Typeface(DEFAULT_FONT, 700)
+    direct, stamped = (Image.new("RGB", (700, 100), (250, 250, 250)) for _ in range(2))
+    xy = (40.25, 70.0)
+    box = face.draw(ImageDraw.Draw(direct), xy, text, 26, (20, 20, 20), tracking=tracking)
+    stamp = face.stamp(text, 26, start=(0.25, 0.0), tracking=tracking)
+    assert stamp.draw(ImageDraw.Draw(stamped), (40, 70), (20, 20, 20)) == box
+    difference = ImageChops.difference(direct, stamped).getextrema()
+    assert max(high for _, high in difference) <= 2  # where antialiased edges meet
+
+
+def test_a_burst_stamps_its_repeating_texts_once_and_keeps_a_bounded_few() -> None:
+    r = renderer()
+    made: list[str] = []
+    original = Typeface.stamp
+
+    def spy(self: Typeface, text: str, *args: object, **kwargs: object) -> object:
+        made.append(text)
+        return original(self, text, *args, **kwargs)  # type: ignore[arg-type]
+
+    Typeface.stamp = spy  # type: ignore[method-assign,assignment]
+    try:
+        first = r.render(article("Banjir Rendam Sangatta"), None)
+        for title in ("Harga Cabai Naik", "Jalan Poros Diperbaiki", "Banjir Rendam Sangatta"):
+            card = r.render(article(title), None)
+    finally:
+        Typeface.stamp = original  # type: ignore[method-assign]
+    # The label, the date and the domain, once each for four cards.
+    assert sorted(made) == sorted(["KUTIM", "Senin, 28 Oktober 2024", "editorialkaltim.com"])
+    assert card.to_jpeg() == first.to_jpeg() == renderer().render(
+        article("Banjir Rendam Sangatta"), None).to_jpeg()
+    for n in range(60):  # a category per card: the oldest stamps go
+        r.render(article("Banjir", categories=(f"Kategori {n}",)), None)
+    assert len(r._stamps) == r._stamps.limit
+    r.release_caches()
+    assert len(r._stamps) == 0
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(["Pemkab", "Kutim", "Rp1,2", "x", "Kalimantan-Timur", "2024.",
+                                 "Bontang–Samarinda", "“agar", "lancar”", "di", "warga,"]),
+                min_size=1, max_size=40),
+       st.sampled_from([(50, 88), (46, 68), (40, 120)]))
+def test_the_fit_from_scaled_widths_is_the_exact_fit_or_a_pixel_smaller(
+        words: list[str], sizes: tuple[int, int]) -> None:
+    face = Typeface(DEFAULT_FONT, 800)
+    text = " ".join(words)
+    fit = fit_text(text, face, width=936, max_lines=4, min_size=sizes[0], max_size=sizes[1])
+    exact = fit_text(text, face, width=936, max_lines=4, min_size=sizes[0],
+                     max_size=sizes[1], exact=True)
+    assert all(face.length(line, fit.size) <= 936 for line in fit.lines)
+    if HAS_RAQM:  # the scaled widths allow for rounding: at worst one size smaller
+        assert exact.size - 1 <= fit.size <= exact.size
+    else:
+        assert fit == exact

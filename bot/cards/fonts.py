@@ -27,6 +27,7 @@ is read from each font's own cmap with fontTools, not guessed.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections import OrderedDict
@@ -34,7 +35,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from fontTools import unicodedata as ucd
 from fontTools.ttLib import TTFont, TTLibError
@@ -48,6 +49,7 @@ LAYOUT_ENGINE: Final = ImageFont.Layout.RAQM if HAS_RAQM else ImageFont.Layout.B
 FONTS_DIR: Final = ASSETS_DIR / "fonts"
 DEFAULT_FONT: Final = FONTS_DIR / "PlusJakartaSans[wght].ttf"
 SIZES_KEPT: Final = 8  # font instances kept per typeface (see Typeface.at)
+STAMPS_KEPT: Final = 32  # rasterised repeating texts kept by a renderer (see Stamps)
 # The shipped fallbacks, tried in this order (all bold: cards set text heavy).
 FALLBACK_FONTS: Final = (
     FONTS_DIR / "NotoSans-Bold.ttf",
@@ -313,33 +315,175 @@ class Typeface:
 
     def length(self, text: str, size: int) -> float:
         """The advance width of ``text`` at ``size`` as :meth:`draw` sets it."""
-        return self.at(size).getlength(text) - sum(pull for _, pull in self._segments(text, size))
+        return self.at(size).getlength(text) - self.pull(text, size)
+
+    def pull(self, text: str, size: int) -> float:
+        """How much narrower the punctuation fit sets ``text`` at ``size``, in pixels."""
+        return sum(pull for _, pull in self._segments(text, size))
 
     def draw(self, draw: ImageDraw.ImageDraw, xy: tuple[float, float], text: str, size: int,
-             fill: tuple[int, int, int], anchor: str = "ls") -> tuple[int, int, int, int]:
-        """Draw ``text`` with the punctuation fit; returns its ink box."""
+             fill: tuple[int, int, int], anchor: str = "ls", *,
+             tracking: float = 0.0) -> Box:
+        """Draw ``text`` with the punctuation fit (or letter-spaced by ``tracking`` px);
+        returns its box."""
+        (x, y), start = split_point(xy)
+        placed, pen_left = self._pieces(text, size, anchor, start, tracking)
+        boxes = [stamp.draw(draw, (x + dx, y), fill) for dx, stamp in placed]
+        if len(boxes) == 1:
+            return boxes[0]
+        return _union(boxes, round(x + pen_left))
+
+    def stamp(self, text: str, size: int, anchor: str = "ls", *,
+              start: tuple[float, float] = (0.0, 0.0), tracking: float = 0.0) -> Stamp:
+        """``text`` rasterised as :meth:`draw` sets it at a point whose fractional part
+        is ``start``, as one mask."""
+        placed, pen_left = self._pieces(text, size, anchor, start, tracking)
+        return placed[0][1] if len(placed) == 1 else _compose(placed, pen_left)
+
+    def _pieces(self, text: str, size: int, anchor: str, start: tuple[float, float],
+                tracking: float) -> tuple[list[tuple[int, Stamp]], float]:
+        """``text`` rasterised in the runs it is set in, each with its whole-pixel x
+        offset, and where the pen starts (relative to the point).
+
+        Text with a tightened punctuation mark is set in pieces, each pulled back by
+        its tightening; letter-spaced text letter by letter; other text in one run.
+        """
         font = self.at(size)
-        segments = self._segments(text, size)
-        x, y = xy
-        if len(segments) == 1:
-            draw.text((x, y), text, font=font, fill=fill, anchor=anchor)
-            box = draw.textbbox((x, y), text, font=font, anchor=anchor)
-            return int(box[0]), int(box[1]), int(box[2]), int(box[3])
-        width = self.length(text, size)
-        if anchor[0] == "r":
-            x -= width
-        elif anchor[0] == "m":
-            x -= width / 2
+        if tracking:
+            runs = [(ch, -tracking if i else 0.0) for i, ch in enumerate(text)]
+            width = sum(font.getlength(ch) for ch in text) + tracking * max(0, len(text) - 1)
+        else:
+            runs = self._segments(text, size)
+            if len(runs) == 1:
+                return [(0, _raster(font, text, anchor, start))], 0.0
+            width = self.length(text, size)
+        x = start[0] - (width if anchor[0] == "r" else width / 2 if anchor[0] == "m" else 0.0)
+        pen_left = x
         vertical = "l" + anchor[1]
-        left, top, right, bottom = x, float("inf"), x, float("-inf")
-        for segment, pull in segments:
+        placed: list[tuple[int, Stamp]] = []
+        for run, pull in runs:
             x -= pull
-            draw.text((x, y), segment, font=font, fill=fill, anchor=vertical)
-            box = draw.textbbox((x, y), segment, font=font, anchor=vertical)
-            top, bottom = min(top, box[1]), max(bottom, box[3])
-            right = max(right, box[2])
-            x += font.getlength(segment)
-        return round(left), int(top), round(right), int(bottom)
+            whole = math.floor(x)
+            placed.append((whole, _raster(font, run, vertical, (x - whole, start[1]))))
+            x += font.getlength(run)
+        return placed, pen_left
+
+
+Box = tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """Text rasterised once: its coverage mask (Pillow's core ``L`` image), where the mask
+    sits and the text's box, both relative to the whole-pixel point it is set at.
+
+    Drawing a stamp is the last step of ``ImageDraw.text`` (the ink blended through the
+    mask), and its box is the one ``ImageDraw.textbbox`` gives, without laying the text
+    out a second time: that second layout loads every glyph again, and was a tenth of a
+    card's render time. The card's label, date and domain repeat from card to card, so
+    the renderer keeps their stamps through a burst.
+    """
+
+    mask: Any
+    offset: tuple[int, int]
+    box: Box
+
+    @property
+    def nbytes(self) -> int:
+        """The mask's pixels, in bytes (one per pixel)."""
+        width, height = self.mask.size
+        return int(width * height)
+
+    def draw(self, draw: ImageDraw.ImageDraw, origin: tuple[int, int],
+             fill: tuple[int, int, int]) -> Box:
+        """Blend ``fill`` through the mask at ``origin``; returns the text's box there."""
+        x, y = origin
+        # What ImageDraw.text does with the mask it lays out (Pillow 12 and 13); the
+        # test suite compares the pixels with ImageDraw.text's for every anchor.
+        ink = draw._getink(fill)[0]
+        draw.draw.draw_bitmap((x + self.offset[0], y + self.offset[1]), self.mask, ink)
+        left, top, right, bottom = self.box
+        return x + left, y + top, x + right, y + bottom
+
+
+def split_point(xy: tuple[float, float]) -> tuple[tuple[int, int], tuple[float, float]]:
+    """A point as its whole-pixel part and its fraction, as Pillow splits it to draw."""
+    x, y = xy
+    whole = (math.floor(x), math.floor(y))
+    return whole, (x - whole[0], y - whole[1])
+
+
+def _raster(font: ImageFont.FreeTypeFont, text: str, anchor: str,
+            start: tuple[float, float]) -> Stamp:
+    """One run of ``text`` laid out and rasterised by FreeType, in one layout."""
+    mask, (left, top) = font.getmask2(text, "L", anchor=anchor, start=start)
+    width, height = mask.size
+    # The mask is one pixel wider (taller) than the text's box when the point has a
+    # fraction: the ink is shifted by it.
+    right = left + width - math.ceil(start[0])
+    bottom = top + height - math.ceil(start[1])
+    return Stamp(mask, (left, top), (left, top, max(left, right), max(top, bottom)))
+
+
+def _union(boxes: list[Box], left: int) -> Box:
+    """The box of pieces set side by side, starting where the pen started."""
+    top = min(box[1] for box in boxes)
+    right = max(box[2] for box in boxes)
+    bottom = max(box[3] for box in boxes)
+    return left, top, max(left, right), bottom
+
+
+def _compose(placed: list[tuple[int, Stamp]], pen_left: float) -> Stamp:
+    """Stamps set side by side (at whole-pixel x offsets) as one stamp."""
+    box = _union([(x + s.box[0], s.box[1], x + s.box[2], s.box[3]) for x, s in placed],
+                 round(pen_left))
+    drawn = [(x, stamp) for x, stamp in placed if stamp.nbytes]
+    if not drawn:
+        return Stamp(Image.new("L", (0, 0)).im, (0, 0), box)
+    left = min(x + s.offset[0] for x, s in drawn)
+    upper = min(s.offset[1] for _, s in drawn)
+    width = max(x + s.offset[0] + s.mask.size[0] for x, s in drawn) - left
+    height = max(s.offset[1] + s.mask.size[1] for _, s in drawn) - upper
+    canvas = Image.new("L", (width, height), 0)
+    draw = ImageDraw.Draw(canvas)
+    for x, stamp in drawn:
+        draw.draw.draw_bitmap((x + stamp.offset[0] - left, stamp.offset[1] - upper),
+                              stamp.mask, 255)
+    return Stamp(canvas.im, (left, upper), box)
+
+
+class Stamps:
+    """The stamps of the texts that repeat from card to card: the category label, the
+    date, the domain, a story's call to action.
+
+    Only the last ``STAMPS_KEPT`` are kept (a few kilobytes each). A headline is not
+    kept: it is new on every card.
+    """
+
+    def __init__(self, limit: int = STAMPS_KEPT) -> None:
+        self.limit = limit
+        self._kept: OrderedDict[tuple[object, ...], Stamp] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+    def get(self, face: Typeface, text: str, size: int, anchor: str = "ls", *,
+            start: tuple[float, float] = (0.0, 0.0), tracking: float = 0.0) -> Stamp:
+        """The stamp of ``text`` in ``face`` (see :meth:`Typeface.stamp`), made once."""
+        key = (face.path, face.weight, text, size, anchor, start, tracking)
+        stamp = self._kept.get(key)
+        if stamp is not None:
+            self._kept.move_to_end(key)
+            return stamp
+        stamp = face.stamp(text, size, anchor, start=start, tracking=tracking)
+        self._kept[key] = stamp
+        while len(self._kept) > self.limit:
+            self._kept.popitem(last=False)
+        return stamp
+
+    def clear(self) -> None:
+        """Forget every stamp."""
+        self._kept.clear()
 
 
 class FontBook:

@@ -193,15 +193,36 @@ def _to_srgb(image: Image.Image, icc: bytes) -> Image.Image:
     return converted if converted is not None else image
 
 
-def cover(image: Image.Image, size: tuple[int, int]) -> Image.Image:
-    """Centre-crop ``image`` to the aspect of ``size`` and scale it there in one resample."""
+def cover(image: Image.Image, size: tuple[int, int], *,
+          filtered_rows: int | None = None) -> Image.Image:
+    """Centre-crop ``image`` to the aspect of ``size`` and scale it there in one resample.
+
+    With ``filtered_rows``, only that many rows from the top get the proper filter; the
+    rows below are sampled from the nearest photo pixel. A card passes the rows above
+    its scrim's full strength: below it the photo shows through at under a fifth of
+    its contrast, where the two cannot be told apart, and resampling it properly was
+    a fifth of a large photo's render time (a DCT-scaled 4032×3024 photo is reduced
+    from 1210×1512 to 1080×1350). The two parts sample the same grid, so there is no
+    seam.
+    """
     width, height = image.size
     target_w, target_h = size
     scale = max(target_w / width, target_h / height)
     crop_w, crop_h = min(width, target_w / scale), min(height, target_h / scale)
     left, top = (width - crop_w) / 2, (height - crop_h) / 2
-    return image.resize(size, resample_for(scale),
-                        box=(left, top, left + crop_w, top + crop_h), reducing_gap=2.0)
+    resample = resample_for(scale)
+    if (filtered_rows is None or resample == Image.Resampling.NEAREST
+            or not 0 < filtered_rows < target_h):
+        return image.resize(size, resample, box=(left, top, left + crop_w, top + crop_h),
+                            reducing_gap=2.0)
+    seam = top + filtered_rows / scale
+    upper = image.resize((target_w, filtered_rows), resample,
+                         box=(left, top, left + crop_w, seam), reducing_gap=2.0)
+    lower = image.resize((target_w, target_h - filtered_rows), Image.Resampling.NEAREST,
+                         box=(left, seam, left + crop_w, top + crop_h))
+    out = upper.crop((0, 0, target_w, target_h))  # the full size, the upper part copied
+    out.paste(lower, (0, filtered_rows))
+    return out
 
 
 def resample_for(scale: float) -> Image.Resampling:

@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from bot.articles import Article
 from bot.cards.colours import RGB, WHITE, contrast, hex_to_rgb, mix, readable_on
-from bot.cards.fonts import FontBook, Typeface, is_rtl, needs_shaping
+from bot.cards.fonts import FontBook, Stamps, Typeface, is_rtl, needs_shaping, split_point
 from bot.cards.images import (
     POST_SIZE,
     STORY_SIZE,
@@ -148,34 +148,18 @@ class _Canvas:
     def __post_init__(self) -> None:
         self.draw = ImageDraw.Draw(self.image)
 
-    def text(self, xy: tuple[float, float], text: str, font: ImageFont.FreeTypeFont,
-             fill: RGB, *, role: str, anchor: str = "ls", tracking: float = 0.0) -> Box:
-        """Draw ``text`` (letter-spaced by ``tracking`` px) and record its box."""
-        x, y = xy
-        if not tracking:
-            self.draw.text((x, y), text, font=font, fill=fill, anchor=anchor)
-            box = self.draw.textbbox((x, y), text, font=font, anchor=anchor)
-        else:
-            width = tracked_length(text, font, tracking)
-            if anchor[0] == "r":
-                x -= width
-            elif anchor[0] == "m":
-                x -= width / 2
-            vertical = "l" + anchor[1]
-            left = x
-            for ch in text:
-                self.draw.text((x, y), ch, font=font, fill=fill, anchor=vertical)
-                x += font.getlength(ch) + tracking
-            top, bottom = self.draw.textbbox((left, y), text, font=font, anchor=vertical)[1::2]
-            box = (round(left), top, round(left + width), bottom)
-        rounded = (int(box[0]), int(box[1]), int(box[2]), int(box[3]))
-        self.boxes.append(TextBox(role, text, rounded))
-        return rounded
-
     def face_text(self, xy: tuple[float, float], text: str, face: Typeface, size: int,
-                  fill: RGB, *, role: str, anchor: str = "ls") -> Box:
-        """Draw ``text`` in ``face`` with its punctuation fit and record its box."""
-        box = face.draw(self.draw, xy, text, size, fill, anchor)
+                  fill: RGB, *, role: str, anchor: str = "ls", tracking: float = 0.0,
+                  stamps: Stamps | None = None) -> Box:
+        """Draw ``text`` in ``face`` with its punctuation fit (or letter-spaced by
+        ``tracking`` px) and record its box. A text that repeats from card to card
+        is drawn from ``stamps``."""
+        if stamps is not None:
+            origin, start = split_point(xy)
+            stamp = stamps.get(face, text, size, anchor, start=start, tracking=tracking)
+            box = stamp.draw(self.draw, origin, fill)
+        else:
+            box = face.draw(self.draw, xy, text, size, fill, anchor, tracking=tracking)
         self.boxes.append(TextBox(role, text, box))
         return box
 
@@ -214,6 +198,7 @@ class CardRenderer:
         self._lock = threading.Lock()
         self._marks: dict[tuple[int, RGB, bool], Image.Image] = {}
         self._backgrounds: dict[tuple[int, int], Image.Image] = {}
+        self._stamps = Stamps()
 
     def release_caches(self) -> None:
         """Drop the canvases, masks and backgrounds kept between renders.
@@ -228,6 +213,7 @@ class CardRenderer:
         """
         with self._lock:
             self._marks.clear()
+            self._stamps.clear()
             self._backgrounds.clear()
             self.fonts.release()
             release_image_caches()
@@ -314,7 +300,6 @@ class CardRenderer:
 
     def _overlay(self, content: _Content, photo: Image.Image) -> Card:
         width, height = POST_SIZE
-        canvas = _Canvas(cover(photo, POST_SIZE))
         fit = self._fit(content, "overlay")
         font = content.headline_face.at(fit.size)
         leading = round(fit.size * 1.12)
@@ -331,6 +316,7 @@ class CardRenderer:
         # contrast even on a white photo.
         ramp = 380
         y0 = max(0, block_top - 40 - ramp)
+        canvas = _Canvas(cover(photo, POST_SIZE, filtered_rows=y0 + ramp))
         canvas.image.paste(solid((width, height - y0), SHADE), (0, y0),
                            self._scrim(height - y0, ramp))
         canvas.image.paste(solid((width, 280), SHADE), (0, 0), top_scrim(width, 280, 0.55))
@@ -427,8 +413,8 @@ class CardRenderer:
 
         sticker = STORY_STICKER_BOX
         cta = self.fonts.label.clean(f"{self.config.story_cta.upper()} ↓").text
-        canvas.text((width // 2, sticker[1] - 34), cta, self.fonts.label.at(26), ink,
-                    role="cta", anchor="ms", tracking=3)
+        canvas.face_text((width // 2, sticker[1] - 34), cta, self.fonts.label, 26, ink,
+                         role="cta", anchor="ms", tracking=3, stamps=self._stamps)
         card = self._card(canvas, fit, "story" if photo is not None else "story-branded")
         card.sticker_box = sticker
         return card
@@ -488,17 +474,17 @@ class CardRenderer:
         top = bottom - height
         canvas.draw.rectangle((x, top, x + width - 1, bottom - 1), fill=accent)
         baseline = top + (height + cap_height(font)) // 2
-        canvas.text((x + pad, baseline), text, font, readable_on(accent), role="category",
-                    tracking=tracking)
+        canvas.face_text((x + pad, baseline), text, face, 24, readable_on(accent),
+                         role="category", tracking=tracking, stamps=self._stamps)
 
     def _footer(self, canvas: _Canvas, content: _Content, baseline: int, muted: RGB,
                 ink: RGB) -> None:
         width = POST_SIZE[0]
         if content.date:
             canvas.face_text((MARGIN, baseline), content.date, self.fonts.body, 26, muted,
-                             role="date")
+                             role="date", stamps=self._stamps)
         canvas.face_text((width - MARGIN, baseline), content.domain, self.fonts.label, 26,
-                         ink, role="domain", anchor="rs")
+                         ink, role="domain", anchor="rs", stamps=self._stamps)
 
     def _mark(self, canvas: _Canvas, xy: tuple[int, int], height: int, colour: RGB,
               *, shadow: bool = False) -> None:
