@@ -121,6 +121,28 @@ def timed(task: Callable[[], object], runs: int, *, warmup: int = 2
     return cpu, wall
 
 
+def timed_together(tasks: dict[str, Callable[[], object]], runs: int, *, warmup: int = 2
+                   ) -> dict[str, tuple[list[float], list[float]]]:
+    """:func:`timed` for several tasks at once, their runs interleaved (in a rotating
+    order), so that a task and the floor it is held to see the same machine.
+
+    A shared machine's speed drifts by tens of per cent within a minute; timed one
+    after the other, a card and its floor could be measured at different speeds.
+    """
+    names = list(tasks)
+    for _ in range(warmup):
+        for name in names:
+            tasks[name]()
+    samples: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name in names}
+    for i in range(runs):
+        for name in names[i % len(names):] + names[:i % len(names)]:
+            c0, w0 = time.thread_time(), time.perf_counter()
+            tasks[name]()
+            samples[name][0].append((time.thread_time() - c0) * 1000)
+            samples[name][1].append((time.perf_counter() - w0) * 1000)
+    return samples
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as sock:
