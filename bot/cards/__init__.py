@@ -4,8 +4,9 @@ Modules:
 
 - ``layout``: ``CardRenderer`` and ``Card``: the overlay, split, branded and story
   layouts;
-- ``text``: fitting a headline to at most four lines by binary search;
-- ``fonts``: fonts at any size and weight (pinned basic layout) and glyph coverage;
+- ``text``: fitting a headline to at most four lines, sized from one measurement;
+- ``fonts``: fonts at any size and weight, glyph coverage, and text laid out once
+  and drawn from its mask (``Stamp``);
 - ``images``: safe decoding of untrusted photo bytes, colour clean-up, crops, scrims;
 - ``sheet``: the contact sheet for ``bot preview --sheet``.
 """
