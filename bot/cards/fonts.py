@@ -313,9 +313,13 @@ class Typeface:
         segments.append((text[start:], pull))
         return segments
 
-    def length(self, text: str, size: int) -> float:
-        """The advance width of ``text`` at ``size`` as :meth:`draw` sets it."""
-        return self.at(size).getlength(text) - self.pull(text, size)
+    def length(self, text: str, size: int, *, tracking: float = 0.0) -> float:
+        """The advance width of ``text`` at ``size`` as :meth:`draw` sets it (letter-spaced
+        by ``tracking`` px, or with the punctuation fit)."""
+        font = self.at(size)
+        if tracking:
+            return sum(font.getlength(ch) for ch in text) + tracking * max(0, len(text) - 1)
+        return font.getlength(text) - self.pull(text, size)
 
     def pull(self, text: str, size: int) -> float:
         """How much narrower the punctuation fit sets ``text`` at ``size``, in pixels."""
@@ -351,12 +355,11 @@ class Typeface:
         font = self.at(size)
         if tracking:
             runs = [(ch, -tracking if i else 0.0) for i, ch in enumerate(text)]
-            width = sum(font.getlength(ch) for ch in text) + tracking * max(0, len(text) - 1)
         else:
             runs = self._segments(text, size)
             if len(runs) == 1:
                 return [(0, _raster(font, text, anchor, start))], 0.0
-            width = self.length(text, size)
+        width = self.length(text, size, tracking=tracking)
         x = start[0] - (width if anchor[0] == "r" else width / 2 if anchor[0] == "m" else 0.0)
         pen_left = x
         vertical = "l" + anchor[1]

@@ -170,11 +170,6 @@ class _Canvas:
                                                xy[1] + image.height)))
 
 
-def tracked_length(text: str, font: ImageFont.FreeTypeFont, tracking: float) -> float:
-    """The advance width of ``text`` drawn with ``tracking`` px between letters."""
-    return sum(font.getlength(ch) for ch in text) + tracking * max(0, len(text) - 1)
-
-
 def cap_height(font: ImageFont.FreeTypeFont) -> int:
     """The height of a capital above the baseline, in pixels."""
     return -int(font.getbbox("H", anchor="ls")[1])
@@ -462,12 +457,9 @@ class CardRenderer:
         tracking = 0.0 if needs_shaping(text) else 2.4
         pad = 18
         max_width = POST_SIZE[0] - 2 * MARGIN - 2 * pad
-        def measure(label: str) -> float:
-            return tracked_length(label, font, tracking) if tracking else font.getlength(label)
-
-        while len(text) > 1 and measure(text) > max_width:
+        while len(text) > 1 and face.length(text, 24, tracking=tracking) > max_width:
             text = text[:-2].rstrip() + face.ellipsis
-        width = round(measure(text)) + 2 * pad
+        width = round(face.length(text, 24, tracking=tracking)) + 2 * pad
         if content.rtl:  # flush right, above a right-aligned headline
             x = POST_SIZE[0] - MARGIN - width
         height = LABEL_HEIGHT
@@ -543,14 +535,11 @@ class CardRenderer:
         cap = cap_height(font)
         bar = max(6, round(cap * 0.32))
         gap = round(cap * 0.5)
-        text_w = round(tracked_length(name, font, tracking))
+        text_w = round(face.length(name, size, tracking=tracking))
         image = Image.new("RGBA", (bar + gap + text_w + 4, cap), (0, 0, 0, 0))
         draw = ImageDraw.Draw(image)
         draw.rectangle((0, 0, bar - 1, cap - 1), fill=self.accent)
-        x = float(bar + gap)
-        for ch in name:
-            draw.text((x, cap), ch, font=font, fill=colour, anchor="ls")
-            x += font.getlength(ch) + tracking
+        face.draw(draw, (bar + gap, cap), name, size, colour, tracking=tracking)
         return image
 
     def _branded_background(self, size: tuple[int, int]) -> Image.Image:

@@ -217,9 +217,12 @@ def fit_text(
     reference = face.at(max_size)
     advances: dict[str, float] = {}
 
+    def exactly_at(size: int) -> Callable[[str], float]:
+        return lambda piece: face.length(piece, size)
+
     def measure_at(size: int) -> Callable[[str], float]:
         if not scaled:
-            return lambda piece: face.length(piece, size)
+            return exactly_at(size)
         ratio = size / max_size
         allowance = 0.0 if size == max_size else _ROUNDING_PER_CHAR
 
@@ -250,7 +253,8 @@ def fit_text(
         while lo > min_size and not fits(lo):
             lo -= 1
         if not fits(lo):
-            at_min = _Measured(lambda piece: face.length(piece, min_size), pieces, width)
+            at_min = _Measured(exactly_at(min_size), pieces, width) if scaled else measured(
+                min_size)
             return _truncate(at_min, face, min_size, max_lines)
     size = lo
     if balance:
